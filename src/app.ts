@@ -1,0 +1,125 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { uuidv7 } from 'uuidv7';
+import { modules } from './modules/index.js';
+import type { ModuleRoutes } from './modules/types.js';
+import type { Deps } from './platform/deps.js';
+import { registerProblemHandlers } from './platform/http/problem.js';
+import { cacheRateLimitStore } from './platform/http/rate-limit-store.js';
+import { localFilesRoute } from './platform/storage/local-route.js';
+import { LocalStorage } from './platform/storage/local.js';
+import { version } from './version.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export type App = FastifyInstance;
+
+export interface BuildAppOptions {
+  /** More route plugins under /api/v1, after the modules (tests exercise the shared pipeline with them). */
+  extraRoutes?: ModuleRoutes[];
+}
+
+/** The HTTP app with every module registered. It does not listen: callers decide where. */
+export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<App> {
+  const { config, metrics } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    // A caller's X-Request-Id is kept when it is a plain token, so ids can follow a request across services.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7();
+    },
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // Graceful shutdown closes idle keep-alive sockets and lets in-flight requests finish.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON APIs only: a text/plain body is a client mistake (415), not a string to validate.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  registerProblemHandlers(app, metrics);
+
+  await app.register(helmet, {
+    // Swagger UI at /docs loads its own scripts and styles from this origin only.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        mediaSrc: ["'self'", 'blob:'],
+        frameAncestors: ["'none'"],
+      },
+    },
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
+  await app.register(cors, {
+    origin: config.corsOrigins,
+    // Bearer tokens, not cookies: no credentials, so a reflected origin cannot ride a user's session.
+    credentials: false,
+    exposedHeaders: ['x-request-id', 'retry-after', 'location', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
+    maxAge: 600,
+  });
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimit.max,
+    timeWindow: config.rateLimit.windowMs,
+    store: cacheRateLimitStore(deps.cache.cache),
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429,
+      code: 'request.rate_limited',
+      message: `rate limit of ${ctx.max} requests per ${ctx.after} exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s`,
+    }),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Social Flow API',
+        version,
+        description: 'Self-hostable social video platform. Errors are RFC 9457 application/problem+json with a stable `code`. Lists use keyset pagination (`limit`, `cursor` -> `{ items, nextCursor }`).',
+      },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+      tags: [
+        { name: 'operations', description: 'Health, readiness and metrics' },
+        { name: 'instance', description: 'About this server' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
+  app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
+
+  for (const m of modules) {
+    if (m.rootRoutes) await app.register(m.rootRoutes, { deps });
+    if (m.routes) await app.register(m.routes, { prefix: '/api/v1', deps });
+  }
+  for (const routes of opts.extraRoutes ?? []) await app.register(routes, { prefix: '/api/v1', deps });
+  if (deps.storage instanceof LocalStorage) {
+    await app.register(localFilesRoute, { storage: deps.storage, secretKey: config.secretKey });
+  }
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,189 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Every setting Social Flow reads, from the environment (and `.env` when the CLI loads it).
+ * Each key is documented in `.env.example`; a bad value throws a ConfigError whose message is
+ * one line naming the variable and what it accepts.
+ */
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  dataDir: string;
+  publicUrl: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** HMAC key for signed URLs and other server-side signatures. */
+  secretKey: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  s3: S3Config | undefined;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  bodyLimitBytes: number;
+  rateLimit: { max: number; windowMs: number };
+  corsOrigins: string[] | true;
+  trustProxy: boolean;
+  jobs: { concurrency: number; retryLimit: number; retryDelaySeconds: number };
+  shutdownTimeoutMs: number;
+  signedUrlTtlSeconds: number;
+}
+
+export interface S3Config {
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function raw(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const v = raw(env, name);
+  if (v === undefined) return def;
+  if (!/^-?\d+$/.test(v)) throw new ConfigError(name, `"${v}" is not a whole number; expected an integer from ${min} to ${max}`);
+  const n = Number(v);
+  if (n < min || n > max) throw new ConfigError(name, `${n} is out of range; expected an integer from ${min} to ${max}`);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const v = raw(env, name);
+  if (v === undefined) return def;
+  if (['1', 'true', 'yes', 'on'].includes(v.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(v.toLowerCase())) return false;
+  throw new ConfigError(name, `"${v}" is not a boolean; expected true or false`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
+  const v = raw(env, name);
+  if (v === undefined) return def;
+  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(name, `"${v}" is not allowed; expected one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const v = raw(env, name);
+  if (v === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ConfigError(name, `"${redactUrl(v)}" is not a URL; expected ${protocols.map((p) => `${p}//...`).join(' or ')}`);
+  }
+  if (!protocols.includes(u.protocol)) throw new ConfigError(name, `protocol ${u.protocol} is not supported; expected ${protocols.join(' or ')}`);
+  return v;
+}
+
+/** Hide a password in a URL before it can reach a message. */
+export function redactUrl(v: string): string {
+  return v.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
+}
+
+/** The secret used for HMAC signatures: from SECRET_KEY, else generated once and kept in DATA_DIR. */
+function secret(env: Env, dataDir: string, persist: boolean): string {
+  const v = raw(env, 'SECRET_KEY');
+  if (v !== undefined) {
+    if (v.length < 32) throw new ConfigError('SECRET_KEY', 'is too short; expected at least 32 characters (e.g. `openssl rand -hex 32`)');
+    return v;
+  }
+  const file = path.join(dataDir, 'secret.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const generated = randomBytes(32).toString('hex');
+  if (persist) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, generated + '\n', { mode: 0o600 });
+  }
+  return generated;
+}
+
+export interface LoadOptions {
+  /** Write a generated SECRET_KEY into DATA_DIR so restarts keep signed URLs valid. Default true. */
+  persistSecret?: boolean;
+}
+
+export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Config {
+  const nodeEnv = oneOf(env, 'NODE_ENV', 'development', ['development', 'production', 'test'] as const);
+  const port = int(env, 'PORT', 3000, 0, 65535);
+  const host = raw(env, 'HOST') ?? '127.0.0.1';
+  const dataDir = path.resolve(raw(env, 'DATA_DIR') ?? './data');
+  const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+
+  const s3Bucket = raw(env, 'S3_BUCKET');
+  let s3: S3Config | undefined;
+  if (s3Bucket !== undefined) {
+    const accessKeyId = raw(env, 'S3_ACCESS_KEY_ID');
+    const secretAccessKey = raw(env, 'S3_SECRET_ACCESS_KEY');
+    if (accessKeyId === undefined) throw new ConfigError('S3_ACCESS_KEY_ID', 'is required when S3_BUCKET is set');
+    if (secretAccessKey === undefined) throw new ConfigError('S3_SECRET_ACCESS_KEY', 'is required when S3_BUCKET is set');
+    const endpoint = url(env, 'S3_ENDPOINT', ['http:', 'https:']);
+    s3 = {
+      endpoint,
+      region: raw(env, 'S3_REGION') ?? 'us-east-1',
+      bucket: s3Bucket,
+      accessKeyId,
+      secretAccessKey,
+      forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),
+    };
+  } else {
+    for (const k of ['S3_ENDPOINT', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']) {
+      if (raw(env, k) !== undefined) throw new ConfigError('S3_BUCKET', `is required when ${k} is set (S3 storage needs a bucket)`);
+    }
+  }
+
+  const corsRaw = raw(env, 'CORS_ORIGINS');
+  let corsOrigins: string[] | true = true;
+  if (corsRaw !== undefined && corsRaw !== '*') {
+    corsOrigins = corsRaw.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const o of corsOrigins) {
+      if (!/^https?:\/\/[^/]+$/.test(o)) throw new ConfigError('CORS_ORIGINS', `"${o}" is not an origin; expected * or a comma-separated list like https://app.example.com`);
+    }
+  }
+
+  return {
+    env: nodeEnv,
+    port,
+    host,
+    dataDir,
+    publicUrl,
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    secretKey: secret(env, dataDir, opts.persistSecret ?? true),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    s3,
+    smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: raw(env, 'MAIL_FROM') ?? 'Social Flow <no-reply@localhost>',
+    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    rateLimit: {
+      max: int(env, 'RATE_LIMIT_MAX', 600, 1, 1_000_000),
+      windowMs: int(env, 'RATE_LIMIT_WINDOW_MS', 60_000, 1000, 86_400_000),
+    },
+    corsOrigins,
+    trustProxy: bool(env, 'TRUST_PROXY', false),
+    jobs: {
+      concurrency: int(env, 'JOB_CONCURRENCY', 2, 1, 64),
+      retryLimit: int(env, 'JOB_RETRY_LIMIT', 5, 0, 100),
+      retryDelaySeconds: int(env, 'JOB_RETRY_DELAY_SECONDS', 5, 1, 3600),
+    },
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100, 600_000),
+    signedUrlTtlSeconds: int(env, 'SIGNED_URL_TTL_SECONDS', 3600, 10, 7 * 86_400),
+  };
+}

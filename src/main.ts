@@ -1,0 +1,93 @@
+import { Command } from 'commander';
+import { config as loadDotenv } from 'dotenv';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { runDoctor } from './doctor.js';
+import { createLogger } from './platform/logger.js';
+import { startServer, type Role } from './server.js';
+import { version } from './version.js';
+
+/** Progress for people starting the server: plain lines on stderr, while logs stay JSON on stdout. */
+const say = (msg: string) => process.stderr.write(`social-flow: ${msg}\n`);
+
+function configOrExit(): Config {
+  loadDotenv({ quiet: true });
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`social-flow: invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+async function run(roles: Role[]): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger(config.logLevel);
+  const t0 = performance.now();
+  const server = await startServer(config, logger, roles, { onProgress: say });
+  const took = ((performance.now() - t0) / 1000).toFixed(1);
+  if (server.url) say(`ready in ${took} s: ${config.publicUrl} (API docs ${config.publicUrl}/docs, roles: ${roles.join(', ')})`);
+  else say(`ready in ${took} s (roles: ${roles.join(', ')})`);
+
+  let firstSignalAt = 0;
+  const shutdown = (signal: string) => {
+    // A terminal's Ctrl-C or a service manager reaches both npm and this process, and npm forwards
+    // it again: a repeat within a second is that echo, not an impatient operator.
+    if (firstSignalAt) {
+      if (Date.now() - firstSignalAt < 1000) return;
+      say(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    firstSignalAt = Date.now();
+    say(`${signal}: finishing in-flight requests and jobs, then exiting (send it again to exit at once)`);
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+const program = new Command()
+  .name('social-flow')
+  .description('Self-hostable backend for a social video platform')
+  .version(version);
+
+program.command('start').description('run every role (api, worker) in one process: the default').action(() => run(['api', 'worker']));
+program.command('api').description('run the HTTP + WebSocket API only').action(() => run(['api']));
+program.command('worker').description('run background jobs only').action(() => run(['worker']));
+
+program
+  .command('migrate')
+  .description('apply database migrations (and install the job queue schema), then exit')
+  .action(async () => {
+    const config = configOrExit();
+    const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+    const { createDeps, closeDeps } = await import('./platform/deps.js');
+    const { defineJobs } = await import('./modules/index.js');
+    const deps = await createDeps(config, logger, { onProgress: say });
+    defineJobs(deps);
+    await deps.jobs.start();
+    await closeDeps(deps);
+    say('migrations applied');
+  });
+
+program
+  .command('doctor')
+  .description('check Node, ffmpeg/ffprobe, database, Redis, storage and SMTP; say what is missing and how to get it')
+  .action(async () => {
+    const config = configOrExit();
+    const ok = await runDoctor(config, (line) => process.stdout.write(line + '\n'));
+    process.exit(ok ? 0 : 1);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  say(`failed: ${(err as Error).message}`);
+  process.exit(1);
+});

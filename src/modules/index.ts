@@ -1,0 +1,12 @@
+import type { Deps } from '../platform/deps.js';
+import { healthModule } from './health/routes.js';
+import { instanceModule } from './instance/routes.js';
+import type { AppModule } from './types.js';
+
+/** Every domain module, in the order their routes are registered. */
+export const modules: AppModule[] = [healthModule, instanceModule];
+
+/** Every process defines every job, so any role can enqueue one; only workers run them. */
+export function defineJobs(deps: Deps): void {
+  for (const m of modules) for (const def of m.jobs?.(deps) ?? []) deps.jobs.define(def);
+}

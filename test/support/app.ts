@@ -1,0 +1,113 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { buildApp, type App } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { defineJobs } from '../../src/modules/index.js';
+import type { ModuleRoutes } from '../../src/modules/types.js';
+import { closeDeps, createDeps, type Deps } from '../../src/platform/deps.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { startServer, type Role, type RunningServer } from '../../src/server.js';
+import { createTestDatabase } from './db.js';
+
+export interface TestEnvOptions {
+  /** Extra environment, as an operator would set it (e.g. RATE_LIMIT_MAX). */
+  env?: Record<string, string>;
+  /** Route plugins mounted under /api/v1 next to the modules'. */
+  extraRoutes?: ModuleRoutes[];
+}
+
+export interface TestEnv {
+  config: Config;
+  dataDir: string;
+  deps: Deps;
+  app: App;
+  close(): Promise<void>;
+}
+
+/**
+ * The configuration a test process gets: a temporary DATA_DIR, quiet logs, ephemeral port, and
+ * the machine's Redis when REDIS_URL is set (so the same suites run on both columns).
+ */
+export function testConfig(dataDir: string, databaseUrl: string | undefined, env: Record<string, string> = {}): Config {
+  return loadConfig(
+    {
+      NODE_ENV: 'test',
+      DATA_DIR: dataDir,
+      PORT: '0',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      SECRET_KEY: randomBytes(32).toString('hex'),
+      RATE_LIMIT_MAX: '100000',
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: process.env.REDIS_URL,
+      ...env,
+    },
+    { persistSecret: false },
+  );
+}
+
+function tempDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'sf-data-'));
+}
+
+/** Deps and an app for `app.inject` tests; jobs are defined and their queues created, no worker runs. */
+export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv> {
+  const dataDir = tempDir();
+  const tdb = await createTestDatabase();
+  const config = testConfig(dataDir, tdb.databaseUrl, opts.env);
+  const deps = await createDeps(config, createLogger(config.logLevel), {
+    pgliteTemplate: tdb.pgliteTemplate,
+    pgliteInMemory: true,
+    cacheKeyPrefix: `sft:${randomBytes(4).toString('hex')}:`,
+    migrate: false,
+    jobPollingIntervalSeconds: 0.5,
+  });
+  defineJobs(deps);
+  await deps.jobs.start();
+  const app = await buildApp(deps, { extraRoutes: opts.extraRoutes });
+  return {
+    config,
+    dataDir,
+    deps,
+    app,
+    async close() {
+      await app.close();
+      await closeDeps(deps);
+      await tdb.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestServer extends RunningServer {
+  url: string;
+  config: Config;
+  close(): Promise<void>;
+}
+
+/** A real listening server on 127.0.0.1 with the given roles, for flows that go over HTTP. */
+export async function startTestServer(opts: TestEnvOptions & { roles?: Role[] } = {}): Promise<TestServer> {
+  const dataDir = tempDir();
+  const tdb = await createTestDatabase();
+  const config = testConfig(dataDir, tdb.databaseUrl, opts.env);
+  const server = await startServer(config, createLogger(config.logLevel), opts.roles ?? ['api', 'worker'], {
+    pgliteTemplate: tdb.pgliteTemplate,
+    pgliteInMemory: true,
+    cacheKeyPrefix: `sft:${randomBytes(4).toString('hex')}:`,
+    migrate: false,
+    jobPollingIntervalSeconds: 0.5,
+    onProgress: () => {},
+  });
+  if (!server.url) throw new Error('the api role did not start');
+  return {
+    ...server,
+    url: server.url,
+    config,
+    async close() {
+      await server.stop();
+      await tdb.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
