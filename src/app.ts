@@ -9,6 +9,8 @@ import { uuidv7 } from 'uuidv7';
 import { modules } from './modules/index.js';
 import type { ModuleRoutes } from './modules/types.js';
 import type { Deps } from './platform/deps.js';
+import { callerScope, decorateAuth } from './platform/http/auth-context.js';
+import { registerIdempotency } from './platform/http/idempotency.js';
 import { registerProblemHandlers } from './platform/http/problem.js';
 import { cacheRateLimitStore } from './platform/http/rate-limit-store.js';
 import { localFilesRoute } from './platform/storage/local-route.js';
@@ -55,6 +57,8 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
   });
 
   registerProblemHandlers(app, metrics);
+  decorateAuth(app);
+  registerIdempotency(app, deps.database.db, callerScope);
 
   await app.register(helmet, {
     // Swagger UI at /docs loads its own scripts and styles from this origin only.

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Deps } from '../platform/deps.js';
-import type { JobDefinition, JobName } from '../platform/jobs/index.js';
+import type { JobDefinition } from '../platform/jobs/index.js';
 
 export type ModuleRoutes = FastifyPluginAsyncTypebox<{ deps: Deps }>;
 
@@ -11,5 +11,5 @@ export interface AppModule {
   routes?: ModuleRoutes;
   /** Mounted at the root (health checks, well-known documents, signed file URLs). */
   rootRoutes?: ModuleRoutes;
-  jobs?: (deps: Deps) => JobDefinition<JobName>[];
+  jobs?: (deps: Deps) => JobDefinition[];
 }

@@ -2,7 +2,8 @@ import { Type } from '@sinclair/typebox';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModuleRoutes } from '../../src/modules/types.js';
-import { instanceSettings } from '../../src/platform/db/tables.js';
+import { idempotencyKeys, instanceSettings } from '../../src/platform/db/tables.js';
+import { IDEMPOTENCY_TTL_MS, purgeIdempotencyKeys } from '../../src/platform/http/idempotency.js';
 import { conflict } from '../../src/platform/errors.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
 
@@ -11,6 +12,7 @@ const settingsRoutes: ModuleRoutes = async (app, { deps }) => {
   app.post(
     '/test/settings',
     {
+      config: { idempotent: true },
       schema: {
         body: Type.Object({ key: Type.String({ minLength: 1, maxLength: 40, pattern: '^[a-z.]+$' }), value: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }),
         response: { 201: Type.Object({ key: Type.String(), value: Type.Integer() }) },
@@ -152,6 +154,45 @@ describe('HTTP pipeline', () => {
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toMatch(/http_request_duration_seconds_bucket\{[^}]*route="\/api\/v1\/instance"/);
     expect(metrics.body).toMatch(/http_errors_total\{code="route.not_found"\} \d/);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  const post = (key: string | undefined, payload: unknown) =>
+    env.app.inject({ method: 'POST', url: '/api/v1/test/settings', payload: payload as Record<string, unknown>, headers: key ? { 'idempotency-key': key } : {} });
+
+  it('a retry with the same key and body gets the first answer and changes nothing more', async () => {
+    const first = await post('retry-key-0001', { key: 'idem.one', value: 5 });
+    expect(first.statusCode).toBe(201);
+    const again = await post('retry-key-0001', { key: 'idem.one', value: 5 });
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    // Without the key the same body is a new request, and the setting exists: 409.
+    expect((await post(undefined, { key: 'idem.one', value: 5 })).statusCode).toBe(409);
+  });
+
+  it('the same key with another body is refused with 422 and stores nothing', async () => {
+    await post('retry-key-0002', { key: 'idem.two', value: 1 });
+    const before = await settingsCount();
+    const res = await post('retry-key-0002', { key: 'idem.three', value: 1 });
+    expect(res.statusCode).toBe(422);
+    expectProblem(res, 422, 'idempotency.key_reused');
+    expect(await settingsCount()).toBe(before);
+  });
+
+  it('refuses a malformed key', async () => {
+    const res = await post('short', { key: 'idem.four', value: 1 });
+    expect(res.statusCode).toBe(400);
+    expectProblem(res, 400, 'idempotency.invalid_key');
+    expect((await env.deps.database.db.select().from(instanceSettings).where(eq(instanceSettings.key, 'idem.four'))).length).toBe(0);
+  });
+
+  it('keys are forgotten after a day by the purge job', async () => {
+    await post('retry-key-0005', { key: 'idem.five', value: 1 });
+    const later = new Date(Date.now() + IDEMPOTENCY_TTL_MS + 60_000);
+    expect(await purgeIdempotencyKeys(env.deps.database.db, later)).toBeGreaterThanOrEqual(1);
+    expect((await env.deps.database.db.select().from(idempotencyKeys)).length).toBe(0);
   });
 });
 

@@ -14,6 +14,7 @@ declare module '../../src/platform/jobs/index.js' {
   interface JobPayloads {
     'test.record': { tag: string };
     'test.always_fails': { tag: string };
+    'test.slow': { ms: number };
   }
 }
 
@@ -93,6 +94,59 @@ describe('jobs on pg-boss', () => {
       "select retry_backoff, retry_delay from pgboss.job where name = 'test_always_fails'",
     );
     expect(rows[0]).toEqual({ retry_backoff: true, retry_delay: 1 });
+  });
+});
+
+describe('graceful shutdown of a worker', () => {
+  let env: TestEnv;
+  beforeAll(async () => {
+    env = await createTestEnv();
+  });
+  afterAll(async () => env?.close());
+
+  async function slowWorker(events: string[]) {
+    const jobs = new Jobs(env.deps.database, createLogger('silent'), { concurrency: 1, retryLimit: 3, retryDelaySeconds: 1, pollingIntervalSeconds: 0.5 });
+    jobs.define({
+      name: 'test.slow',
+      handler: async (d, ctx) => {
+        events.push('start');
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, d.ms);
+          ctx.signal.addEventListener('abort', () => {
+            clearTimeout(t);
+            events.push('aborted');
+            reject(new Error('aborted'));
+          });
+        });
+        events.push('done');
+      },
+    });
+    await jobs.start();
+    await jobs.work();
+    return jobs;
+  }
+
+  const stateOf = async (id: string) =>
+    (await env.deps.database.query<{ state: string }>('select state from pgboss.job where id = $1', [id])).rows[0]?.state;
+
+  it('lets a running job finish within the grace period', async () => {
+    const events: string[] = [];
+    const jobs = await slowWorker(events);
+    const id = await jobs.send('test.slow', { ms: 800 });
+    await waitFor(() => events.includes('start'), 'the job to start');
+    await jobs.stop(10_000);
+    expect(events).toEqual(['start', 'done']);
+    expect(await stateOf(id)).toBe('completed');
+  });
+
+  it('hands a job that outlasts the grace period back to the queue for another worker', async () => {
+    const events: string[] = [];
+    const jobs = await slowWorker(events);
+    const id = await jobs.send('test.slow', { ms: 60_000 });
+    await waitFor(() => events.includes('start'), 'the job to start');
+    await jobs.stop(300);
+    expect(events).toEqual(['start', 'aborted']);
+    expect(await stateOf(id)).toBe('retry');
   });
 });
 

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { version } from '../../version.js';
 import type { AppModule, ModuleRoutes } from '../types.js';
+import { instanceJobs } from './jobs.js';
 
 const routes: ModuleRoutes = async (app, { deps }) => {
   app.get(
@@ -30,4 +31,4 @@ const routes: ModuleRoutes = async (app, { deps }) => {
   );
 };
 
-export const instanceModule: AppModule = { name: 'instance', routes };
+export const instanceModule: AppModule = { name: 'instance', routes, jobs: instanceJobs };

@@ -37,6 +37,14 @@ export interface JobDefinition<N extends JobName = JobName> {
   expireInSeconds?: number;
   /** Parallel jobs of this kind per worker process. Default from config (JOB_CONCURRENCY). */
   concurrency?: number;
+  /** Run on a schedule (cron, UTC), with `scheduleData` as payload; pg-boss makes sure one process sends it. */
+  cron?: string;
+  scheduleData?: JobPayloads[N];
+}
+
+/** Keeps a definition's payload type checked while it joins a list of definitions of other jobs. */
+export function job<N extends JobName>(def: JobDefinition<N>): JobDefinition {
+  return def as unknown as JobDefinition;
 }
 
 export interface SendOptions {
@@ -112,6 +120,7 @@ export class Jobs {
       if (!(await this.boss.getQueue(dead))) await this.boss.createQueue(dead, { name: dead, retryLimit: 0 });
       if (await this.boss.getQueue(name)) await this.boss.updateQueue(name, { name, ...options });
       else await this.boss.createQueue(name, { name, ...options });
+      if (def.cron) await this.boss.schedule(name, def.cron, (def.scheduleData ?? {}) as object, { tz: 'UTC' });
     }
   }
 
