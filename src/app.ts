@@ -6,7 +6,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { uuidv7 } from 'uuidv7';
+import { registerGuard } from './modules/auth/guard.js';
 import { modules } from './modules/index.js';
+import { servicesFor } from './modules/services.js';
 import type { ModuleRoutes } from './modules/types.js';
 import type { Deps } from './platform/deps.js';
 import { callerScope, decorateAuth } from './platform/http/auth-context.js';
@@ -58,7 +60,6 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
 
   registerProblemHandlers(app, metrics);
   decorateAuth(app);
-  registerIdempotency(app, deps.database.db, callerScope);
 
   await app.register(helmet, {
     // Swagger UI at /docs loads its own scripts and styles from this origin only.
@@ -94,6 +95,12 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     }),
   });
 
+  // After the rate limiter, so floods of bad tokens are limited before any signature is checked.
+  const services = servicesFor(deps);
+  await services.keys.init();
+  registerGuard(app, services.keys, services.sessionState);
+  registerIdempotency(app, deps.database.db, callerScope);
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -109,6 +116,8 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
       tags: [
         { name: 'operations', description: 'Health, readiness and metrics' },
         { name: 'instance', description: 'About this server' },
+        { name: 'auth', description: 'Registration, sign-in, sessions, passwords, two-factor authentication' },
+        { name: 'users', description: 'Profiles' },
       ],
     },
   });

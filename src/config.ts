@@ -28,6 +28,34 @@ export interface Config {
   jobs: { concurrency: number; retryLimit: number; retryDelaySeconds: number };
   shutdownTimeoutMs: number;
   signedUrlTtlSeconds: number;
+  /** Where links in emails point (a web client); defaults to PUBLIC_URL. */
+  appUrl: string;
+  auth: AuthConfig;
+}
+
+export interface OidcProviderConfig {
+  /** Lower-case name used in URLs: /api/v1/auth/oidc/<name>/start */
+  name: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string;
+}
+
+export interface AuthConfig {
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlDays: number;
+  /** Signing keys older than this are rotated by a scheduled job. */
+  keyRotationDays: number;
+  requireEmailVerification: boolean;
+  emailTokenTtlMinutes: number;
+  /** Grace period between account deletion and the purge of personal data. */
+  accountPurgeGraceDays: number;
+  /** Largest avatar or banner upload. */
+  imageMaxBytes: number;
+  /** Argon2id cost (memory KiB, iterations): defaults follow OWASP's recommendation. */
+  argon2: { memoryCost: number; timeCost: number };
+  oidc: OidcProviderConfig[];
 }
 
 export interface S3Config {
@@ -115,6 +143,26 @@ function secret(env: Env, dataDir: string, persist: boolean): string {
   return generated;
 }
 
+function oidcProviders(env: Env): OidcProviderConfig[] {
+  const names = raw(env, 'OIDC_PROVIDERS');
+  if (names === undefined) return [];
+  return names
+    .split(',')
+    .map((n) => n.trim().toLowerCase())
+    .filter(Boolean)
+    .map((name) => {
+      if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) throw new ConfigError('OIDC_PROVIDERS', `"${name}" is not a valid provider name; expected lower-case letters, digits and -`);
+      const k = (s: string) => `OIDC_${name.toUpperCase().replace(/-/g, '_')}_${s}`;
+      const issuer = url(env, k('ISSUER'), ['http:', 'https:']);
+      const clientId = raw(env, k('CLIENT_ID'));
+      const clientSecret = raw(env, k('CLIENT_SECRET'));
+      if (!issuer) throw new ConfigError(k('ISSUER'), `is required for OIDC provider ${name}`);
+      if (!clientId) throw new ConfigError(k('CLIENT_ID'), `is required for OIDC provider ${name}`);
+      if (!clientSecret) throw new ConfigError(k('CLIENT_SECRET'), `is required for OIDC provider ${name}`);
+      return { name, issuer, clientId, clientSecret, scopes: raw(env, k('SCOPES')) ?? 'openid email profile' };
+    });
+}
+
 export interface LoadOptions {
   /** Write a generated SECRET_KEY into DATA_DIR so restarts keep signed URLs valid. Default true. */
   persistSecret?: boolean;
@@ -185,5 +233,20 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     },
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100, 600_000),
     signedUrlTtlSeconds: int(env, 'SIGNED_URL_TTL_SECONDS', 3600, 10, 7 * 86_400),
+    appUrl: (url(env, 'APP_URL', ['http:', 'https:']) ?? publicUrl).replace(/\/+$/, ''),
+    auth: {
+      accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
+      refreshTokenTtlDays: int(env, 'REFRESH_TOKEN_TTL_DAYS', 30, 1, 365),
+      keyRotationDays: int(env, 'SIGNING_KEY_ROTATION_DAYS', 30, 1, 3650),
+      requireEmailVerification: bool(env, 'REQUIRE_EMAIL_VERIFICATION', true),
+      emailTokenTtlMinutes: int(env, 'EMAIL_TOKEN_TTL_MINUTES', 60, 5, 7 * 24 * 60),
+      accountPurgeGraceDays: int(env, 'ACCOUNT_PURGE_GRACE_DAYS', 30, 0, 365),
+      imageMaxBytes: int(env, 'IMAGE_MAX_BYTES', 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+      argon2: {
+        memoryCost: int(env, 'ARGON2_MEMORY_KIB', 19_456, 1024, 1_048_576),
+        timeCost: int(env, 'ARGON2_ITERATIONS', 2, 1, 20),
+      },
+      oidc: oidcProviders(env),
+    },
   };
 }

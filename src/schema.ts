@@ -1,2 +1,5 @@
 // Every table of every module, for drizzle-kit (migrations) and the typed query builder.
 export * from './platform/db/tables.js';
+export * from './modules/users/tables.js';
+export * from './modules/auth/tables.js';
+export * from './modules/admin/tables.js';

@@ -1,10 +1,12 @@
 import type { Deps } from '../platform/deps.js';
+import { authModule } from './auth/module.js';
 import { healthModule } from './health/routes.js';
 import { instanceModule } from './instance/routes.js';
 import type { AppModule } from './types.js';
+import { usersModule } from './users/module.js';
 
 /** Every domain module, in the order their routes are registered. */
-export const modules: AppModule[] = [healthModule, instanceModule];
+export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule];
 
 /** Every process defines every job, so any role can enqueue one; only workers run them. */
 export function defineJobs(deps: Deps): void {

@@ -51,7 +51,7 @@ function tempDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'sf-data-'));
 }
 
-/** Deps and an app for `app.inject` tests; jobs are defined and their queues created, no worker runs. */
+/** Deps and an app for `app.inject` tests, with job workers running in the same process. */
 export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv> {
   const dataDir = tempDir();
   const tdb = await createTestDatabase();
@@ -65,6 +65,8 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv>
   });
   defineJobs(deps);
   await deps.jobs.start();
+  // Workers run too: flows such as "register, then read the email" need their jobs done.
+  await deps.jobs.work();
   const app = await buildApp(deps, { extraRoutes: opts.extraRoutes });
   return {
     config,

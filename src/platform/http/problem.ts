@@ -82,6 +82,8 @@ export function toProblem(error: FastifyError & { validationContext?: string }):
 export function registerProblemHandlers(app: FastifyInstance, metrics: Metrics): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const p = toProblem(error);
+    if (error instanceof AppError && typeof error.extra.retryAfter === 'number') reply.header('retry-after', String(error.extra.retryAfter));
+    if (error instanceof AppError && p.status === 401) reply.header('www-authenticate', 'Bearer');
     if (p.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: p.code, status: p.status }, 'request rejected');
     return sendProblem(request, reply, p, metrics);

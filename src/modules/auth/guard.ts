@@ -1,0 +1,50 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../../platform/errors.js';
+import type { SigningKeys } from './keys.js';
+import { can, type Permission } from './permissions.js';
+import { effectiveState, type SessionState } from './session-state.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** 'required': a valid access token; 'optional': anonymous allowed, a token is still checked. */
+    auth?: 'required' | 'optional';
+    /** Implies auth 'required'; checked against the caller's current role. */
+    permission?: Permission;
+  }
+}
+
+const unauthorized = (code: string, message: string) => new AppError(401, code, message);
+
+/**
+ * The one guard every route goes through. onRequest: a Bearer token, when present, must be valid
+ * (signature, key, expiry) and belong to a live session of an active account, else 401. preHandler:
+ * routes that need a caller or a permission get 401 / 403.
+ */
+export function registerGuard(app: FastifyInstance, keys: SigningKeys, state: SessionState): void {
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const header = request.headers.authorization;
+    if (header === undefined) return;
+    const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(header);
+    if (!match) throw unauthorized('auth.invalid_token', 'Authorization must be "Bearer <access token>"');
+    let claims;
+    try {
+      claims = await keys.verify(match[1]!);
+    } catch (err) {
+      const expired = /exp/.test((err as Error).message);
+      throw unauthorized(expired ? 'auth.token_expired' : 'auth.invalid_token', expired ? 'the access token has expired; refresh it' : 'the access token is not valid');
+    }
+    const [live, account] = await Promise.all([state.sessionLive(claims.sid, claims.sub), state.account(claims.sub)]);
+    if (!live) throw unauthorized('auth.session_revoked', 'this session has ended; sign in again');
+    if (!account || effectiveState(account.state, account.suspendedUntil) !== 'active') {
+      throw unauthorized('auth.account_inactive', 'this account is suspended, deactivated or deleted');
+    }
+    request.auth = { userId: claims.sub, role: account.role, sessionId: claims.sid };
+  });
+
+  app.addHook('preHandler', async (request: FastifyRequest) => {
+    const { auth, permission } = request.routeOptions.config;
+    if (auth !== 'required' && !permission) return;
+    if (!request.auth) throw unauthorized('auth.required', 'sign in to do this (Authorization: Bearer <access token>)');
+    if (permission && !can(request.auth.role, permission)) throw new AppError(403, 'auth.forbidden', 'your role does not allow this');
+  });
+}
