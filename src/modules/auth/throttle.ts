@@ -2,7 +2,7 @@ import type { Cache } from '../../platform/cache/types.js';
 import { AppError } from '../../platform/errors.js';
 
 export interface ThrottleRule {
-  /** Failures allowed inside the window before back-off starts. */
+  /** Failures inside the window before the next attempt has to wait. */
   freeFailures: number;
   /** Failures are counted over this window. */
   windowMs: number;
@@ -49,8 +49,8 @@ export class Throttle {
   async fail(keys: ThrottleKey[]): Promise<void> {
     for (const { rule, key } of keys) {
       const n = await this.cache.incr(`thr:count:${key}`, rule.windowMs);
-      if (n > rule.freeFailures) {
-        const ms = Math.min(rule.maxBlockMs, rule.baseBlockMs * 2 ** Math.min(30, n - rule.freeFailures - 1));
+      if (n >= rule.freeFailures) {
+        const ms = Math.min(rule.maxBlockMs, rule.baseBlockMs * 2 ** Math.min(30, n - rule.freeFailures));
         await this.cache.set(`thr:block:${key}`, '1', ms);
       }
     }

@@ -1,0 +1,152 @@
+import { eq } from 'drizzle-orm';
+import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sealer } from '../../src/modules/auth/crypto.js';
+import { signingKeys } from '../../src/modules/auth/tables.js';
+import { servicesFor } from '../../src/modules/services.js';
+import { users } from '../../src/modules/users/tables.js';
+import { createTestEnv, type TestEnv } from '../support/app.js';
+import { injectClient, signUp, type Call, type TestUser } from '../support/auth.js';
+
+let env: TestEnv;
+let call: Call;
+let ana: TestUser;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  call = injectClient(env.app);
+  ana = await signUp(call, env.dataDir);
+});
+afterAll(async () => env?.close());
+
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const parts = (t: string) => t.split('.') as [string, string, string];
+const payloadOf = (t: string) => JSON.parse(Buffer.from(parts(t)[1], 'base64url').toString()) as Record<string, unknown>;
+const headerOf = (t: string) => JSON.parse(Buffer.from(parts(t)[0], 'base64url').toString()) as Record<string, unknown>;
+
+async function activePrivateKey(): Promise<{ kid: string; key: Awaited<ReturnType<typeof importJWK>> }> {
+  const kid = servicesFor(env.deps).keys.activeKid()!;
+  const [row] = await env.deps.database.db.select().from(signingKeys).where(eq(signingKeys.kid, kid));
+  const jwk = JSON.parse(new Sealer(env.config.secretKey, 'signing-keys').open(row!.privateJwk)) as JWK;
+  return { kid, key: await importJWK(jwk, 'EdDSA') };
+}
+
+async function me(token: string) {
+  return call('GET', '/api/v1/me', { token });
+}
+
+describe('access tokens', () => {
+  it('a valid token works and names its key', async () => {
+    expect((await me(ana.accessToken)).status).toBe(200);
+    expect(headerOf(ana.accessToken)).toMatchObject({ alg: 'EdDSA', typ: 'at+jwt', kid: expect.any(String) });
+    expect(payloadOf(ana.accessToken)).toMatchObject({ sub: ana.id, aud: 'social-flow', iss: env.config.publicUrl });
+    const jwks = await call('GET', '/.well-known/jwks.json');
+    expect((jwks.body.keys as { kid: string; d?: string }[]).map((k) => k.kid)).toContain(headerOf(ana.accessToken).kid);
+    expect((jwks.body.keys as { d?: string }[]).every((k) => k.d === undefined)).toBe(true);
+  });
+
+  it('a tampered token is refused', async () => {
+    const [h, p, s] = parts(ana.accessToken);
+    const forged = b64({ ...payloadOf(ana.accessToken), sub: '00000000-0000-7000-8000-000000000000' });
+    const res = await me(`${h}.${forged}.${s}`);
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('auth.invalid_token');
+    const flipped = s[0] === 'A' ? `B${s.slice(1)}` : `A${s.slice(1)}`;
+    expect((await me(`${h}.${p}.${flipped}`)).status).toBe(401);
+  });
+
+  it('alg none and algorithm confusion are refused', async () => {
+    const payload = parts(ana.accessToken)[1];
+    const none = `${b64({ alg: 'none', typ: 'at+jwt', kid: headerOf(ana.accessToken).kid })}.${payload}.`;
+    expect((await me(none)).status).toBe(401);
+    const jwks = (await call('GET', '/.well-known/jwks.json')).body.keys as JWK[];
+    const hs = await new SignJWT(payloadOf(ana.accessToken))
+      .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: jwks[0]!.kid! })
+      .sign(new TextEncoder().encode(jwks[0]!.x!));
+    expect((await me(hs)).status).toBe(401);
+  });
+
+  it('a token signed by an unknown key, or claiming another kid, is refused', async () => {
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    const claims = payloadOf(ana.accessToken);
+    const foreign = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: 'not-a-key-we-have' }).sign(privateKey);
+    expect((await me(foreign)).status).toBe(401);
+    const stolenKid = await new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: headerOf(ana.accessToken).kid as string }).sign(privateKey);
+    expect((await me(stolenKid)).status).toBe(401);
+  });
+
+  it('an expired token is refused with its own code', async () => {
+    const { kid, key } = await activePrivateKey();
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await new SignJWT({ sid: payloadOf(ana.accessToken).sid as string })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
+      .setSubject(ana.id)
+      .setIssuer(env.config.publicUrl)
+      .setAudience('social-flow')
+      .setIssuedAt(now - 3600)
+      .setExpirationTime(now - 1800)
+      .sign(key);
+    const res = await me(expired);
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('auth.token_expired');
+    // The same key and claims, not expired, pass: the refusal is about time only.
+    const fresh = await new SignJWT({ sid: payloadOf(ana.accessToken).sid as string })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
+      .setSubject(ana.id)
+      .setIssuer(env.config.publicUrl)
+      .setAudience('social-flow')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(key);
+    expect((await me(fresh)).status).toBe(200);
+    const wrongAudience = await new SignJWT({ sid: payloadOf(ana.accessToken).sid as string })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
+      .setSubject(ana.id)
+      .setIssuer(env.config.publicUrl)
+      .setAudience('another-service')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(key);
+    expect((await me(wrongAudience)).status).toBe(401);
+  });
+
+  it('malformed Authorization headers are 401, not 500', async () => {
+    for (const h of ['Bearer', 'Basic dXNlcjpwYXNz', 'Bearer a b', 'Bearer not.a.jwt', `Bearer ${'x'.repeat(5000)}`]) {
+      const res = await call('GET', '/api/v1/me', { headers: { authorization: h } });
+      expect(res.status).toBe(401);
+      expect(res.headers['content-type']).toMatch(/problem\+json/);
+    }
+  });
+
+  it('tokens of suspended or deleted accounts stop working at once', async () => {
+    const s = servicesFor(env.deps);
+    const bo = await signUp(call, env.dataDir);
+    const cy = await signUp(call, env.dataDir);
+    await env.deps.database.db.update(users).set({ state: 'suspended', suspendedReason: 'spam' }).where(eq(users.id, bo.id));
+    await s.sessionState.forgetAccount(bo.id);
+    expect((await me(bo.accessToken)).status).toBe(401);
+    await env.deps.database.db.update(users).set({ state: 'deleted', deletedAt: new Date() }).where(eq(users.id, cy.id));
+    await s.sessionState.forgetAccount(cy.id);
+    const res = await me(cy.accessToken);
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('auth.account_inactive');
+  });
+
+  it('rotating the signing key signs nobody out, and new tokens use the new key', async () => {
+    const s = servicesFor(env.deps);
+    const user = await signUp(call, env.dataDir);
+    const oldKid = headerOf(user.accessToken).kid;
+    const newKid = await s.keys.rotate();
+    expect(newKid).not.toBe(oldKid);
+    expect((await me(user.accessToken)).status).toBe(200);
+    const refreshed = await call('POST', '/api/v1/auth/refresh', { body: { refreshToken: user.refreshToken } });
+    expect(headerOf(refreshed.body.accessToken as string).kid).toBe(newKid);
+    const kids = ((await call('GET', '/.well-known/jwks.json')).body.keys as { kid: string }[]).map((k) => k.kid);
+    expect(kids).toEqual(expect.arrayContaining([oldKid, newKid]));
+    // Once every token the old key signed has expired, it verifies nothing and leaves the JWKS.
+    await s.keys.rotateIfDue(new Date(Date.now() + (env.config.auth.accessTokenTtlSeconds + 600) * 1000));
+    await s.keys.load();
+    expect((await me(user.accessToken)).status).toBe(401);
+    expect(((await call('GET', '/.well-known/jwks.json')).body.keys as { kid: string }[]).map((k) => k.kid)).not.toContain(oldKid);
+  });
+});
