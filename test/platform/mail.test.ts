@@ -1,15 +1,13 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SMTPServer } from 'smtp-server';
-import type { SMTPServerOptions } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { createMailer } from '../../src/platform/mail/index.js';
 import type { MailSentInfo } from '../../src/platform/mail/index.js';
 import { OutboxMailer } from '../../src/platform/mail/outbox.js';
 import type { MailMessage } from '../../src/platform/mail/types.js';
+import { startSmtp } from '../support/smtp.js';
 
 const message: MailMessage = {
   to: 'ada@example.com',
@@ -140,51 +138,6 @@ describe('outbox mailer', () => {
     expect(top.headers.has('bcc')).toBe(false);
   });
 });
-
-interface Received {
-  from: string | undefined;
-  to: string[];
-  user: string | undefined;
-  raw: string;
-}
-
-async function startSmtp(extra: Partial<SMTPServerOptions> = {}): Promise<{ port: number; received: Received[]; next(): Promise<Received>; stop(): Promise<void> }> {
-  const received: Received[] = [];
-  const waiters: ((r: Received) => void)[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    secure: false,
-    logger: false,
-    ...extra,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const r: Received = {
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
-          to: session.envelope.rcptTo.map((a) => a.address),
-          user: typeof session.user === 'string' ? session.user : undefined,
-          raw: Buffer.concat(chunks).toString('utf8'),
-        };
-        received.push(r);
-        waiters.shift()?.(r);
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.server.address() as AddressInfo;
-  return {
-    port,
-    received,
-    next: () => new Promise<Received>((resolve) => (received.length > 0 ? resolve(received.shift() as Received) : waiters.push(resolve))),
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 describe('smtp mailer', () => {
   const stops: (() => Promise<void>)[] = [];
