@@ -34,11 +34,11 @@ async function snapshot() {
   return { users: u, tokens: t, sessions: s };
 }
 
-function expect4xx(res: { status: number; body: Record<string, unknown>; headers: Headers | Record<string, unknown> }, status?: number) {
+function expect4xx(res: { status: number; body: Record<string, unknown>; headers: Record<string, unknown> }, status?: number) {
   if (status) expect(res.status).toBe(status);
   expect(res.status).toBeGreaterThanOrEqual(400);
   expect(res.status).toBeLessThan(500);
-  expect(String((res.headers as Record<string, unknown>)['content-type'])).toMatch(/application\/problem\+json/);
+  expect(String(res.headers['content-type'])).toMatch(/application\/problem\+json/);
   expect(res.body.code).toEqual(expect.any(String));
 }
 

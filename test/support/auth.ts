@@ -7,7 +7,7 @@ import { users, type Role } from '../../src/modules/users/tables.js';
 export const STRONG_PASSWORD = 'correct horse battery staple 42';
 
 /** A client for a server: `fetch` over HTTP, or `app.inject` wrapped to look the same. */
-export type Call = (method: string, url: string, opts?: { body?: unknown; token?: string; headers?: Record<string, string> }) => Promise<{ status: number; body: Record<string, unknown>; headers: Headers | Record<string, unknown> }>;
+export type Call = (method: string, url: string, opts?: { body?: unknown; token?: string; headers?: Record<string, string> }) => Promise<{ status: number; body: Record<string, unknown>; headers: Record<string, unknown> }>;
 
 export function httpClient(base: string): Call {
   return async (method, url, opts = {}) => {
@@ -16,7 +16,7 @@ export function httpClient(base: string): Call {
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     const res = await fetch(base + url, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
     const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: Object.fromEntries(res.headers) };
   };
 }
 

@@ -27,7 +27,7 @@ export interface IssuedTokens {
 
 export const USERNAME_PATTERN = '^[A-Za-z0-9_]{3,30}$';
 /** Names that would confuse people or collide with routes and roles. */
-const RESERVED_USERNAMES = new Set(['admin', 'administrator', 'root', 'support', 'moderator', 'mod', 'staff', 'system', 'api', 'me', 'settings', 'help', 'security', 'socialflow', 'social_flow', 'null', 'undefined', 'anonymous']);
+export const RESERVED_USERNAMES = new Set(['admin', 'administrator', 'root', 'support', 'moderator', 'mod', 'staff', 'system', 'api', 'me', 'settings', 'help', 'security', 'socialflow', 'social_flow', 'null', 'undefined', 'anonymous']);
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
