@@ -117,7 +117,8 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
         { name: 'operations', description: 'Health, readiness and metrics' },
         { name: 'instance', description: 'About this server' },
         { name: 'auth', description: 'Registration, sign-in, sessions, passwords, two-factor authentication' },
-        { name: 'users', description: 'Profiles' },
+        { name: 'users', description: 'Profiles and account lifecycle' },
+        { name: 'admin', description: 'Moderators and admins: users, roles, suspensions, audit log, signing keys' },
       ],
     },
   });

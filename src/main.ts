@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { config as loadDotenv } from 'dotenv';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { runDoctor } from './doctor.js';
+import { ADMIN_PASSWORD_ENV, adminCreateCommand, adminRotateKeysCommand, resolveAdminPassword } from './modules/admin/cli.js';
+import type { Deps } from './platform/deps.js';
 import { createLogger } from './platform/logger.js';
 import { startServer, type Role } from './server.js';
 import { version } from './version.js';
@@ -77,6 +79,51 @@ program
     await closeDeps(deps);
     say('migrations applied');
   });
+
+/** Open the database and the rest, run one admin task, print its line; any failure is one line and exit 1. */
+async function adminTask(name: string, work: (deps: Deps) => Promise<string>, prepare?: () => Promise<void>): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  let deps: Deps | undefined;
+  const { createDeps, closeDeps } = await import('./platform/deps.js');
+  try {
+    // Before the database is opened: an embedded one stays locked while someone types a password.
+    await prepare?.();
+    deps = await createDeps(config, logger);
+    const line = await work(deps);
+    await closeDeps(deps);
+    process.stdout.write(`${line}\n`);
+    process.exit(0);
+  } catch (err) {
+    if (deps) await closeDeps(deps).catch(() => {});
+    say(`admin ${name} failed: ${String((err as Error).message ?? err).replace(/\s*\n\s*/g, ' ')}`);
+    process.exit(1);
+  }
+}
+
+const admin = program.command('admin').description('administer accounts and signing keys from the server shell');
+
+admin
+  .command('create')
+  .description('create the first admin account, or make an existing account (named by both its username and email) an admin')
+  .requiredOption('--email <email>', 'email address of the admin account')
+  .requiredOption('--username <username>', '3-30 letters, digits or _')
+  .option('--password <password>', `password (better: set ${ADMIN_PASSWORD_ENV}, or leave both out to be asked; arguments show up in ps and shell history)`)
+  .action(async (opts: { email: string; username: string; password?: string }) => {
+    let password = '';
+    await adminTask(
+      'create',
+      (deps) => adminCreateCommand(deps, { email: opts.email, username: opts.username, password }),
+      async () => {
+        password = await resolveAdminPassword(opts.password);
+      },
+    );
+  });
+
+admin
+  .command('rotate-keys')
+  .description('start signing access tokens with a new key; nobody is signed out')
+  .action(() => adminTask('rotate-keys', adminRotateKeysCommand));
 
 program
   .command('doctor')

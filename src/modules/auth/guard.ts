@@ -17,7 +17,7 @@ const unauthorized = (code: string, message: string) => new AppError(401, code, 
 
 /**
  * The one guard every route goes through. onRequest: a Bearer token, when present, must be valid
- * (signature, key, expiry) and belong to a live session of an active account, else 401. preHandler:
+ * (signature, key, expiry) and belong to a live session of an active account, else 401. preValidation:
  * routes that need a caller or a permission get 401 / 403.
  */
 export function registerGuard(app: FastifyInstance, keys: SigningKeys, state: SessionState): void {
@@ -41,7 +41,8 @@ export function registerGuard(app: FastifyInstance, keys: SigningKeys, state: Se
     request.auth = { userId: claims.sub, role: account.role, sessionId: claims.sid };
   });
 
-  app.addHook('preHandler', async (request: FastifyRequest) => {
+  // Before validation: a caller without the right gets 401/403, never a hint about the body's shape.
+  app.addHook('preValidation', async (request: FastifyRequest) => {
     const { auth, permission } = request.routeOptions.config;
     if (auth !== 'required' && !permission) return;
     if (!request.auth) throw unauthorized('auth.required', 'sign in to do this (Authorization: Bearer <access token>)');
