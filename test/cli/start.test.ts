@@ -66,7 +66,7 @@ async function waitReady(s: Started, port: number): Promise<void> {
 }
 
 describe('npm start from a fresh copy', () => {
-  it('first start creates the embedded database, says so, serves, and exits 0 on SIGTERM; a restart reuses the database', async () => {
+  it('first start creates the embedded database, says so, serves, and exits 0 on SIGTERM; a restart reuses the database', { timeout: 180_000 }, async () => {
     const port = await freePort();
     const first = npmStart(port);
     await waitReady(first, port);
