@@ -65,8 +65,8 @@ async function waitReady(s: Started, port: number): Promise<void> {
   throw new Error(`not ready: ${s.stderr()}`);
 }
 
-describe('npm start from a fresh copy', () => {
-  it('first start creates the embedded database, says so, serves, and exits 0 on SIGTERM; a restart reuses the database', { timeout: 180_000 }, async () => {
+describe('npm start from a fresh copy', { timeout: 180_000 }, () => {
+  it('first start creates the embedded database, says so, serves, and exits 0 on SIGTERM; a restart reuses the database', async () => {
     const port = await freePort();
     const first = npmStart(port);
     await waitReady(first, port);
