@@ -17,6 +17,9 @@ export interface LoadRequest {
   connections: number;
   durationS: number;
   title?: string;
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  headers?: Record<string, string>;
+  body?: string;
 }
 
 /** What one autocannon run measured. Latencies in milliseconds. */
@@ -46,7 +49,16 @@ function round(n: number, digits = 2): number {
 }
 
 export async function runAutocannon(req: LoadRequest): Promise<LoadResult> {
-  const r = await autocannon({ url: req.url, connections: req.connections, duration: req.durationS, title: req.title });
+  const r = await autocannon({
+    url: req.url,
+    connections: req.connections,
+    duration: req.durationS,
+    title: req.title,
+    // autocannon refuses keys that are present but undefined.
+    ...(req.method ? { method: req.method } : {}),
+    ...(req.headers ? { headers: req.headers } : {}),
+    ...(req.body !== undefined ? { body: req.body } : {}),
+  });
   const total = r['2xx'] + r.non2xx;
   return {
     title: r.title,
