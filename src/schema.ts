@@ -3,3 +3,7 @@ export * from './platform/db/tables.js';
 export * from './modules/users/tables.js';
 export * from './modules/auth/tables.js';
 export * from './modules/admin/tables.js';
+export * from './modules/graph/tables.js';
+export * from './modules/posts/tables.js';
+export * from './modules/comments/tables.js';
+export * from './modules/reactions/tables.js';

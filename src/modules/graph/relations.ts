@@ -1,0 +1,50 @@
+import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/index.js';
+import { blocks, follows, mutes } from './tables.js';
+
+/** How a viewer stands towards one other account: what every read path needs to apply its rules. */
+export interface Relation {
+  /** The viewer follows them. */
+  following: boolean;
+  /** Either side blocked the other: hide everything, both ways. */
+  blocked: boolean;
+  /** The viewer muted them: hide from the viewer only. */
+  muted: boolean;
+}
+
+const NONE: Relation = { following: false, blocked: false, muted: false };
+
+/**
+ * Relations of one viewer to many accounts in three queries (hydration step of every read).
+ * An anonymous viewer follows, blocks and mutes nobody.
+ */
+export async function relationsOf(db: Executor, viewerId: string | null, otherIds: string[]): Promise<Map<string, Relation>> {
+  const out = new Map<string, Relation>();
+  const ids = [...new Set(otherIds)].filter((id) => id !== viewerId);
+  for (const id of ids) out.set(id, { ...NONE });
+  if (!viewerId || ids.length === 0) return out;
+  const [f, b, m] = await Promise.all([
+    db.select({ id: follows.followeeId }).from(follows).where(and(eq(follows.followerId, viewerId), inArray(follows.followeeId, ids))),
+    db
+      .select({ blocker: blocks.blockerId, blocked: blocks.blockedId })
+      .from(blocks)
+      .where(or(and(eq(blocks.blockerId, viewerId), inArray(blocks.blockedId, ids)), and(eq(blocks.blockedId, viewerId), inArray(blocks.blockerId, ids)))),
+    db
+      .select({ id: mutes.mutedId })
+      .from(mutes)
+      .where(and(eq(mutes.muterId, viewerId), inArray(mutes.mutedId, ids), or(isNull(mutes.expiresAt), gt(mutes.expiresAt, new Date())))),
+  ]);
+  for (const r of f) out.get(r.id)!.following = true;
+  for (const r of b) out.get(r.blocker === viewerId ? r.blocked : r.blocker)!.blocked = true;
+  for (const r of m) out.get(r.id)!.muted = true;
+  return out;
+}
+
+export async function isBlockedEitherWay(db: Executor, a: string, b: string): Promise<boolean> {
+  const rows = await db
+    .select({ x: blocks.blockerId })
+    .from(blocks)
+    .where(or(and(eq(blocks.blockerId, a), eq(blocks.blockedId, b)), and(eq(blocks.blockerId, b), eq(blocks.blockedId, a))))
+    .limit(1);
+  return rows.length > 0;
+}
