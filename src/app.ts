@@ -118,6 +118,7 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
         { name: 'instance', description: 'About this server' },
         { name: 'auth', description: 'Registration, sign-in, sessions, passwords, two-factor authentication' },
         { name: 'users', description: 'Profiles and account lifecycle' },
+        { name: 'graph', description: 'Follows, follow requests, blocks and mutes' },
         { name: 'admin', description: 'Moderators and admins: users, roles, suspensions, audit log, signing keys' },
       ],
     },

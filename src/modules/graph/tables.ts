@@ -13,7 +13,12 @@ export const follows = pgTable(
     followeeId: userRef('followee_id'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.followerId, t.followeeId] }), index('follows_followee_idx').on(t.followeeId, t.createdAt)],
+  (t) => [
+    primaryKey({ columns: [t.followerId, t.followeeId] }),
+    index('follows_followee_idx').on(t.followeeId, t.createdAt),
+    // Fan-out pages through an author's followers by follower id.
+    index('follows_followee_follower_idx').on(t.followeeId, t.followerId),
+  ],
 );
 
 /** Pending follows of private accounts, until the target approves or denies. */

@@ -1,0 +1,5 @@
+import type { AppModule } from '../types.js';
+import { graphJobs } from './jobs.js';
+import { graphRoutes } from './routes.js';
+
+export const graphModule: AppModule = { name: 'graph', routes: graphRoutes, jobs: graphJobs };
