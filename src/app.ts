@@ -119,6 +119,8 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
         { name: 'auth', description: 'Registration, sign-in, sessions, passwords, two-factor authentication' },
         { name: 'users', description: 'Profiles and account lifecycle' },
         { name: 'graph', description: 'Follows, follow requests, blocks and mutes' },
+        { name: 'posts', description: 'Posts, replies, quotes, reposts, threads, profile and hashtag feeds, media' },
+        { name: 'reactions', description: 'Likes and saves' },
         { name: 'admin', description: 'Moderators and admins: users, roles, suspensions, audit log, signing keys' },
       ],
     },

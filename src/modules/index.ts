@@ -4,11 +4,13 @@ import { authModule } from './auth/module.js';
 import { graphModule } from './graph/module.js';
 import { healthModule } from './health/routes.js';
 import { instanceModule } from './instance/routes.js';
+import { postsModule } from './posts/module.js';
+import { reactionsModule } from './reactions/module.js';
 import type { AppModule } from './types.js';
 import { usersModule } from './users/module.js';
 
 /** Every domain module, in the order their routes are registered. */
-export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule];
+export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule];
 
 /** Every process defines every job, so any role can enqueue one; only workers run them. */
 export function defineJobs(deps: Deps): void {

@@ -23,17 +23,16 @@ export async function relationsOf(db: Executor, viewerId: string | null, otherId
   const ids = [...new Set(otherIds)].filter((id) => id !== viewerId);
   for (const id of ids) out.set(id, { ...NONE });
   if (!viewerId || ids.length === 0) return out;
-  const [f, b, m] = await Promise.all([
-    db.select({ id: follows.followeeId }).from(follows).where(and(eq(follows.followerId, viewerId), inArray(follows.followeeId, ids))),
-    db
-      .select({ blocker: blocks.blockerId, blocked: blocks.blockedId })
-      .from(blocks)
-      .where(or(and(eq(blocks.blockerId, viewerId), inArray(blocks.blockedId, ids)), and(eq(blocks.blockedId, viewerId), inArray(blocks.blockerId, ids)))),
-    db
-      .select({ id: mutes.mutedId })
-      .from(mutes)
-      .where(and(eq(mutes.muterId, viewerId), inArray(mutes.mutedId, ids), or(isNull(mutes.expiresAt), gt(mutes.expiresAt, new Date())))),
-  ]);
+  // One after another: `db` may be a transaction, whose single connection must not get overlapping queries.
+  const f = await db.select({ id: follows.followeeId }).from(follows).where(and(eq(follows.followerId, viewerId), inArray(follows.followeeId, ids)));
+  const b = await db
+    .select({ blocker: blocks.blockerId, blocked: blocks.blockedId })
+    .from(blocks)
+    .where(or(and(eq(blocks.blockerId, viewerId), inArray(blocks.blockedId, ids)), and(eq(blocks.blockedId, viewerId), inArray(blocks.blockerId, ids))));
+  const m = await db
+    .select({ id: mutes.mutedId })
+    .from(mutes)
+    .where(and(eq(mutes.muterId, viewerId), inArray(mutes.mutedId, ids), or(isNull(mutes.expiresAt), gt(mutes.expiresAt, new Date()))));
   for (const r of f) out.get(r.id)!.following = true;
   for (const r of b) out.get(r.blocker === viewerId ? r.blocked : r.blocker)!.blocked = true;
   for (const r of m) out.get(r.id)!.muted = true;

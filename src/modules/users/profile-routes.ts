@@ -44,7 +44,7 @@ function uploadProblem(err: unknown, maxBytes: number): unknown {
  * The single `file` part of a multipart/form-data upload, streamed in with the size limit applied
  * as bytes arrive (busboy counts them), so an oversized upload is refused without being held.
  */
-async function readImageUpload(req: FastifyRequest, reply: FastifyReply, maxBytes: number): Promise<Buffer> {
+export async function readImageUpload(req: FastifyRequest, reply: FastifyReply, maxBytes: number): Promise<Buffer> {
   if (!req.isMultipart()) throw new AppError(415, 'profile.multipart_required', 'send the image as multipart/form-data, in a file field named "file"');
   let image: Buffer | undefined;
   try {

@@ -1,4 +1,5 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
+import type { Executor } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
 import { badRequest } from '../../platform/errors.js';
 import { users, type UserRow } from './tables.js';
@@ -33,6 +34,21 @@ export class UsersService {
   async byId(id: string): Promise<UserRow | undefined> {
     const [u] = await this.db.select().from(users).where(eq(users.id, id));
     return u;
+  }
+
+  /** Many accounts in one query (hydration of lists); pass a transaction to read inside it. */
+  async byIds(ids: string[], ex: Executor = this.db): Promise<UserRow[]> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return [];
+    return ex.select().from(users).where(inArray(users.id, unique));
+  }
+
+  /** Accounts named by @mentions that can be mentioned: active ones only (expired suspensions count as active). */
+  async activeByUsernames(names: string[], ex: Executor = this.db): Promise<UserRow[]> {
+    const lower = [...new Set(names.map((n) => n.toLowerCase()))];
+    if (lower.length === 0) return [];
+    const rows = await ex.select().from(users).where(inArray(sql`lower(${users.username})`, lower));
+    return rows.filter((u) => u.state === 'active' || (u.state === 'suspended' && u.suspendedUntil !== null && u.suspendedUntil.getTime() <= Date.now()));
   }
 
   /** A profile others may see: deactivated and deleted accounts are gone from view. */

@@ -1,0 +1,90 @@
+import { Type, type Static, type TProperties } from '@sinclair/typebox';
+import type { Storage } from '../../platform/storage/types.js';
+import { PublicUserSchema, type PublicUser } from '../users/present.js';
+import { POST_VISIBILITIES, type mediaAttachments, type posts } from './tables.js';
+
+export type PostRow = typeof posts.$inferSelect;
+export type MediaRow = typeof mediaAttachments.$inferSelect;
+
+const Uuid = Type.String({ format: 'uuid' });
+const NullableUuid = Type.Union([Uuid, Type.Null()]);
+
+export const MediaSchema = Type.Object(
+  {
+    id: Uuid,
+    kind: Type.Union([Type.Literal('image'), Type.Literal('video')]),
+    width: Type.Union([Type.Integer(), Type.Null()]),
+    height: Type.Union([Type.Integer(), Type.Null()]),
+    description: Type.Union([Type.String(), Type.Null()]),
+    urls: Type.Record(Type.String(), Type.String(), { description: 'Signed URLs of the renditions, e.g. { "320": ..., "1280": ... } for images (WebP, by width)' }),
+  },
+  { title: 'Media' },
+);
+export type PresentedMedia = Static<typeof MediaSchema>;
+
+const coreFields = {
+  id: Uuid,
+  author: PublicUserSchema,
+  text: Type.String({ description: 'Plain text: show it escaped, never as HTML' }),
+  visibility: Type.Union(POST_VISIBILITIES.map((v) => Type.Literal(v))),
+  replyTo: NullableUuid,
+  rootId: NullableUuid,
+  media: Type.Array(MediaSchema),
+  hashtags: Type.Array(Type.String()),
+  mentions: Type.Array(Type.Object({ id: Uuid, username: Type.String() })),
+  counts: Type.Object({ likes: Type.Integer(), replies: Type.Integer(), reposts: Type.Integer(), quotes: Type.Integer() }),
+  createdAt: Type.String({ format: 'date-time' }),
+  editedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+} satisfies TProperties;
+
+/** A quoted or reposted post inside another: one level deep, without the viewer's state. */
+export const EmbeddedPostSchema = Type.Object(coreFields, { title: 'EmbeddedPost' });
+export type EmbeddedPost = Static<typeof EmbeddedPostSchema>;
+
+export const ViewerStateSchema = Type.Object({ liked: Type.Boolean(), saved: Type.Boolean(), reposted: Type.Boolean() });
+export type ViewerState = Static<typeof ViewerStateSchema>;
+
+export const PostSchema = Type.Object(
+  {
+    ...coreFields,
+    quoteOf: Type.Union([EmbeddedPostSchema, Type.Null()], { description: 'Null when there is none or the viewer may not see it' }),
+    repostOf: Type.Union([EmbeddedPostSchema, Type.Null()], { description: 'Set on a repost (whose text is empty)' }),
+    viewer: Type.Union([ViewerStateSchema, Type.Null()], { description: 'Null for anonymous callers' }),
+  },
+  { title: 'Post' },
+);
+export type PresentedPost = Static<typeof PostSchema>;
+
+export const PostPageSchema = Type.Object({ items: Type.Array(PostSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { title: 'PostPage' });
+export type PostPage = Static<typeof PostPageSchema>;
+
+/** Everything a batch of posts needs to be shown, loaded once per batch. */
+export interface PresentInput {
+  authors: Map<string, PublicUser>;
+  hashtags: Map<string, string[]>;
+  mentions: Map<string, { id: string; username: string }[]>;
+  media: Map<string, PresentedMedia>;
+}
+
+export function presentCore(p: PostRow, input: PresentInput): EmbeddedPost {
+  return {
+    id: p.id,
+    author: input.authors.get(p.authorId)!,
+    text: p.text,
+    visibility: p.visibility,
+    replyTo: p.replyToId,
+    rootId: p.rootId,
+    media: p.media.map((m) => input.media.get(m.id)).filter((m): m is PresentedMedia => m !== undefined),
+    hashtags: input.hashtags.get(p.id) ?? [],
+    mentions: input.mentions.get(p.id) ?? [],
+    counts: { likes: p.likeCount, replies: p.replyCount, reposts: p.repostCount, quotes: p.quoteCount },
+    createdAt: p.createdAt.toISOString(),
+    editedAt: p.editedAt?.toISOString() ?? null,
+  };
+}
+
+/** Image renditions are stored under their width ("320", "1280"); URLs are signed for the configured TTL. */
+export async function presentMedia(m: MediaRow, storage: Storage, ttl: number): Promise<PresentedMedia> {
+  const entries = await Promise.all(Object.entries(m.keys).map(async ([name, key]) => [name, await storage.signedUrl(key, ttl)] as const));
+  return { id: m.id, kind: m.kind, width: m.width, height: m.height, description: m.description, urls: Object.fromEntries(entries) };
+}

@@ -1,0 +1,188 @@
+import { eq, sql } from 'drizzle-orm';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { userStats } from '../../src/modules/graph/tables.js';
+import { mediaAttachments, postEdits, postHashtags, postMentions, posts } from '../../src/modules/posts/tables.js';
+import { users } from '../../src/modules/users/tables.js';
+import { createTestEnv, type TestEnv } from '../support/app.js';
+import { injectClient, signUp, type Call, type TestUser } from '../support/auth.js';
+import { filePart, formData } from '../users/support.js';
+import { expect4xx, post, type PostBody } from './support.js';
+
+let env: TestEnv;
+let call: Call;
+let ana: TestUser;
+let bob: TestUser;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  call = injectClient(env.app);
+  ana = await signUp(call, env.dataDir);
+  bob = await signUp(call, env.dataDir);
+});
+afterAll(async () => env?.close());
+
+const row = async (id: string) => (await env.deps.database.db.select().from(posts).where(eq(posts.id, id)))[0]!;
+const statPosts = async (u: TestUser) => (await env.deps.database.db.select().from(userStats).where(eq(userStats.userId, u.id)))[0]?.posts ?? 0;
+
+async function upload(u: TestUser, image: Buffer) {
+  const { payload, headers } = formData([filePart(image)]);
+  const res = await env.app.inject({ method: 'POST', url: '/api/v1/media', headers: { ...headers, authorization: `Bearer ${u.accessToken}` }, payload });
+  return { status: res.statusCode, body: res.json() as Record<string, unknown> };
+}
+
+describe('posts', () => {
+  it('creates a post with hashtags and mentions stored, and presents it', async () => {
+    const before = await statPosts(ana);
+    const p = await post(call, ana, { text: `  Hello #World #café #world #123 @${bob.username} @nobody_here x@${bob.username} <b>hi</b>  ` });
+    expect(p.text).toBe(`Hello #World #café #world #123 @${bob.username} @nobody_here x@${bob.username} <b>hi</b>`);
+    expect(p).toMatchObject({ visibility: 'public', replyTo: null, rootId: null, quoteOf: null, repostOf: null, editedAt: null });
+    expect(p.author.id).toBe(ana.id);
+    expect(p.hashtags.sort()).toEqual(['café', 'world']);
+    expect(p.mentions).toEqual([{ id: bob.id, username: bob.username }]);
+    expect(p.counts).toEqual({ likes: 0, replies: 0, reposts: 0, quotes: 0 });
+    expect(p.viewer).toEqual({ liked: false, saved: false, reposted: false });
+    const db = env.deps.database.db;
+    expect((await db.select().from(postHashtags).where(eq(postHashtags.postId, p.id))).map((r) => r.tag).sort()).toEqual(['café', 'world']);
+    expect(await db.select().from(postMentions).where(eq(postMentions.postId, p.id))).toEqual([{ postId: p.id, userId: bob.id }]);
+    expect(await statPosts(ana)).toBe(before + 1);
+    const anon = await call('GET', `/api/v1/posts/${p.id}`);
+    expect(anon.status).toBe(200);
+    expect(anon.body.viewer).toBeNull();
+  });
+
+  it('replies carry root and parent, bump replyCount, and inherit followers-only', async () => {
+    const root = await post(call, ana, { text: 'root', visibility: 'followers' });
+    const r1 = await post(call, ana, { text: 'r1', replyTo: root.id });
+    expect(r1).toMatchObject({ replyTo: root.id, rootId: root.id, visibility: 'followers' });
+    const r2 = await post(call, ana, { text: 'r2', replyTo: r1.id, visibility: 'public' });
+    expect(r2).toMatchObject({ replyTo: r1.id, rootId: root.id, visibility: 'followers' });
+    expect((await row(root.id)).replyCount).toBe(1);
+    expect((await row(r1.id)).replyCount).toBe(1);
+    const thread = await call('GET', `/api/v1/posts/${r2.id}/thread`, { token: ana.accessToken });
+    expect((thread.body.ancestors as PostBody[]).map((p) => p.id)).toEqual([root.id, r1.id]);
+    const t2 = await call('GET', `/api/v1/posts/${root.id}/thread`, { token: ana.accessToken });
+    expect((t2.body.replies as { items: PostBody[] }).items.map((p) => p.id)).toEqual([r1.id]);
+    // Deleting a reply gives the count back and drops it from the thread.
+    expect((await call('DELETE', `/api/v1/posts/${r1.id}`, { token: ana.accessToken })).status).toBe(204);
+    expect((await row(root.id)).replyCount).toBe(0);
+    const t3 = await call('GET', `/api/v1/posts/${root.id}/thread`, { token: ana.accessToken });
+    expect((t3.body.replies as { items: PostBody[] }).items).toEqual([]);
+  });
+
+  it('quotes embed the quoted post and count it', async () => {
+    const q = await post(call, bob, { text: 'quotable' });
+    const p = await post(call, ana, { text: 'look', quoteOf: q.id });
+    expect(p.quoteOf?.id).toBe(q.id);
+    expect(p.quoteOf?.text).toBe('quotable');
+    expect((await row(q.id)).quoteCount).toBe(1);
+  });
+
+  it('reposts once per user, idempotently, and can be undone', async () => {
+    const q = await post(call, bob, { text: 'repost me' });
+    const before = await statPosts(ana);
+    const r = await call('POST', `/api/v1/posts/${q.id}/repost`, { token: ana.accessToken });
+    expect(r.status).toBe(201);
+    expect((r.body.repostOf as PostBody).id).toBe(q.id);
+    expect(r.body.text).toBe('');
+    const again = await call('POST', `/api/v1/posts/${q.id}/repost`, { token: ana.accessToken });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(r.body.id);
+    // Reposting a repost reposts the original.
+    expect((await call('POST', `/api/v1/posts/${r.body.id as string}/repost`, { token: bob.accessToken })).status).toBe(201);
+    expect((await row(q.id)).repostCount).toBe(2);
+    expect(await statPosts(ana)).toBe(before);
+    const seen = await call('GET', `/api/v1/posts/${q.id}`, { token: ana.accessToken });
+    expect((seen.body.viewer as { reposted: boolean }).reposted).toBe(true);
+    expect((await call('DELETE', `/api/v1/posts/${q.id}/repost`, { token: ana.accessToken })).status).toBe(204);
+    expect((await row(q.id)).repostCount).toBe(1);
+    expect((await call('GET', `/api/v1/posts/${r.body.id as string}`)).status).toBe(404);
+    expect((await call('DELETE', `/api/v1/posts/${q.id}/repost`, { token: ana.accessToken })).status).toBe(204);
+    expect((await row(q.id)).repostCount).toBe(1);
+    const fo = await post(call, bob, { text: 'followers only', visibility: 'followers' });
+    expect4xx(await call('POST', `/api/v1/posts/${fo.id}/repost`, { token: bob.accessToken }), 422);
+  });
+
+  it('edits keep history and re-parse tags; only the author can edit or delete', async () => {
+    const p = await post(call, ana, { text: 'first #one' });
+    const e = await call('PATCH', `/api/v1/posts/${p.id}`, { token: ana.accessToken, body: { text: 'second #two' } });
+    expect(e.status).toBe(200);
+    expect(e.body).toMatchObject({ text: 'second #two', hashtags: ['two'] });
+    expect(e.body.editedAt).toEqual(expect.any(String));
+    await call('PATCH', `/api/v1/posts/${p.id}`, { token: ana.accessToken, body: { text: 'third' } });
+    const h = await call('GET', `/api/v1/posts/${p.id}/history`);
+    expect((h.body.items as { text: string }[]).map((i) => i.text)).toEqual(['second #two', 'first #one']);
+    expect4xx(await call('PATCH', `/api/v1/posts/${p.id}`, { token: bob.accessToken, body: { text: 'hijack' } }), 404);
+    expect4xx(await call('DELETE', `/api/v1/posts/${p.id}`, { token: bob.accessToken }), 404);
+    expect((await row(p.id)).text).toBe('third');
+    expect((await row(p.id)).deletedAt).toBeNull();
+    expect(await env.deps.database.db.select().from(postEdits).where(eq(postEdits.postId, p.id))).toHaveLength(2);
+  });
+
+  it('deletes softly: gone from direct reads, history and the profile feed', async () => {
+    const before = await statPosts(ana);
+    const p = await post(call, ana, { text: 'soon gone #gone' });
+    expect((await call('DELETE', `/api/v1/posts/${p.id}`, { token: ana.accessToken })).status).toBe(204);
+    expect4xx(await call('DELETE', `/api/v1/posts/${p.id}`, { token: ana.accessToken }), 404);
+    expect((await row(p.id)).deletedAt).not.toBeNull();
+    expect4xx(await call('GET', `/api/v1/posts/${p.id}`, { token: ana.accessToken }), 404);
+    expect4xx(await call('GET', `/api/v1/posts/${p.id}/history`, { token: ana.accessToken }), 404);
+    expect4xx(await call('GET', `/api/v1/posts/${p.id}/thread`, { token: ana.accessToken }), 404);
+    const feed = await call('GET', `/api/v1/users/${ana.username}/posts?limit=100`, { token: ana.accessToken });
+    expect((feed.body.items as PostBody[]).map((i) => i.id)).not.toContain(p.id);
+    const tag = await call('GET', '/api/v1/hashtags/gone/posts', { token: ana.accessToken });
+    expect(tag.body.items).toEqual([]);
+    expect(await statPosts(ana)).toBe(before);
+  });
+
+  it('one post per Idempotency-Key', async () => {
+    const headers = { 'idempotency-key': 'post-key-0001' };
+    const count = async () => (await env.deps.database.db.select({ n: sql<number>`count(*)::int` }).from(posts).where(eq(posts.authorId, bob.id)))[0]!.n;
+    const before = await count();
+    const a = await call('POST', '/api/v1/posts', { token: bob.accessToken, headers, body: { text: 'only once' } });
+    const b = await call('POST', '/api/v1/posts', { token: bob.accessToken, headers, body: { text: 'only once' } });
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(201);
+    expect(b.headers['idempotent-replayed']).toBe('true');
+    expect(b.body.id).toBe(a.body.id);
+    expect(await count()).toBe(before + 1);
+  });
+
+  it('uploads an image without metadata and attaches it to one post only', async () => {
+    const jpeg = await sharp({ create: { width: 2000, height: 1000, channels: 3, background: '#336699' } })
+      .jpeg()
+      .withMetadata({ orientation: 6, exif: { IFD0: { Artist: 'secret' } } })
+      .toBuffer();
+    const up = await upload(ana, jpeg);
+    expect(up.status).toBe(201);
+    expect(up.body).toMatchObject({ kind: 'image', width: 1000, height: 2000 });
+    const [m] = await env.deps.database.db.select().from(mediaAttachments).where(eq(mediaAttachments.id, up.body.id as string));
+    for (const [w, key] of Object.entries(m!.keys)) {
+      const meta = await sharp(await readBuffer(key)).metadata();
+      expect(meta.format).toBe('webp');
+      expect(meta.exif).toBeUndefined();
+      // Turned upright (1000 wide) and never enlarged.
+      expect(meta.width).toBe(Math.min(Number(w), 1000));
+    }
+    const p = await post(call, ana, { text: '', media: [up.body.id] });
+    expect(p.media.map((x) => x.id)).toEqual([up.body.id]);
+    expect(Object.keys(p.media[0]!.urls).sort()).toEqual(['1280', '320']);
+    // Already attached, and not Bob's: both refused, nothing stored.
+    expect4xx(await call('POST', '/api/v1/posts', { token: ana.accessToken, body: { text: 'again', media: [up.body.id] } }), 400);
+    expect4xx(await call('POST', '/api/v1/posts', { token: bob.accessToken, body: { text: 'steal', media: [up.body.id] } }), 400);
+    expect4xx({ ...(await upload(ana, Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"></svg>'))), headers: { 'content-type': 'application/problem+json' } }, 415);
+  });
+
+  it('mentions skip deactivated accounts', async () => {
+    const gone = await signUp(call, env.dataDir);
+    await env.deps.database.db.update(users).set({ state: 'deactivated' }).where(eq(users.id, gone.id));
+    const p = await post(call, ana, { text: `hi @${gone.username}` });
+    expect(p.mentions).toEqual([]);
+  });
+});
+
+async function readBuffer(key: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of await env.deps.storage.get(key)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
