@@ -17,10 +17,7 @@ export function redactQuery(url: string): string {
   return changed ? `${url.slice(0, q)}?${params.toString()}` : url;
 }
 
-/**
- * Paths pino removes from every log line: credentials in headers and in any object logged
- * with a password or token field, however deep it sits (two levels are enough for our shapes).
- */
+/** Header paths pino removes from every log line. */
 export const redactPaths = [
   'req.headers.authorization',
   'req.headers.cookie',
@@ -28,10 +25,49 @@ export const redactPaths = [
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers.cookie',
-  ...['password', 'newPassword', 'currentPassword', 'token', 'accessToken', 'refreshToken', 'challengeToken', 'secret', 'code', 'recoveryCode', 'totp', 'apiKey'].flatMap(
-    (k) => [k, `*.${k}`, `*.*.${k}`],
-  ),
 ];
+
+/**
+ * Keys whose values never reach a log line, wherever they sit in the first three levels of what is
+ * logged. Scrubbed by a formatter rather than pino's wildcard redaction, which would run on every
+ * per-request child logger even when nothing is written (see docs/performance.md).
+ */
+export const SECRET_KEYS = new Set([
+  'password',
+  'newPassword',
+  'currentPassword',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'challengeToken',
+  'secret',
+  'recoveryCode',
+  'recoveryCodes',
+  'totp',
+  'apiKey',
+  'privateJwk',
+  'clientSecret',
+]);
+
+/** Plain objects, arrays and errors only: class instances (Fastify's request, reply) have serializers of their own. */
+function walkable(v: object): boolean {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null || Array.isArray(v) || v instanceof Error;
+}
+
+export function scrubSecrets(value: unknown, depth = 0): unknown {
+  if (depth > 2 || value === null || typeof value !== 'object' || !walkable(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const next = SECRET_KEYS.has(k) ? '[redacted]' : scrubSecrets(v, depth + 1);
+    if (next !== v) {
+      // A copy keeping prototype and descriptors, so an Error stays an Error for its serializer.
+      out ??= (Array.isArray(value) ? [...value] : Object.create(Object.getPrototypeOf(value), Object.getOwnPropertyDescriptors(value))) as Record<string, unknown>;
+      out[k] = next;
+    }
+  }
+  return out ?? value;
+}
 
 export function createLogger(level: LoggerOptions['level'], destination?: pino.DestinationStream): Logger {
   const opts: LoggerOptions = {
@@ -45,6 +81,7 @@ export function createLogger(level: LoggerOptions['level'], destination?: pino.D
       },
       err: pino.stdSerializers.err,
     },
+    formatters: { log: (obj) => scrubSecrets(obj) as Record<string, unknown> },
   };
   return destination ? pino(opts, destination) : pino(opts);
 }

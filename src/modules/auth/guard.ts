@@ -21,9 +21,7 @@ const unauthorized = (code: string, message: string) => new AppError(401, code, 
  * routes that need a caller or a permission get 401 / 403.
  */
 export function registerGuard(app: FastifyInstance, keys: SigningKeys, state: SessionState): void {
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    const header = request.headers.authorization;
-    if (header === undefined) return;
+  async function authenticate(request: FastifyRequest, header: string): Promise<void> {
     const match = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(header);
     if (!match) throw unauthorized('auth.invalid_token', 'Authorization must be "Bearer <access token>"');
     let claims;
@@ -39,13 +37,21 @@ export function registerGuard(app: FastifyInstance, keys: SigningKeys, state: Se
       throw unauthorized('auth.account_inactive', 'this account is suspended, deactivated or deleted');
     }
     request.auth = { userId: claims.sub, role: account.role, sessionId: claims.sid };
+  }
+
+  // Callback style: most requests carry no token and should not pay for a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const header = request.headers.authorization;
+    if (header === undefined) return done();
+    authenticate(request, header).then(() => done(), done);
   });
 
   // Before validation: a caller without the right gets 401/403, never a hint about the body's shape.
-  app.addHook('preValidation', async (request: FastifyRequest) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     const { auth, permission } = request.routeOptions.config;
-    if (auth !== 'required' && !permission) return;
-    if (!request.auth) throw unauthorized('auth.required', 'sign in to do this (Authorization: Bearer <access token>)');
-    if (permission && !can(request.auth.role, permission)) throw new AppError(403, 'auth.forbidden', 'your role does not allow this');
+    if (auth !== 'required' && !permission) return done();
+    if (!request.auth) return done(unauthorized('auth.required', 'sign in to do this (Authorization: Bearer <access token>)'));
+    if (permission && !can(request.auth.role, permission)) return done(new AppError(403, 'auth.forbidden', 'your role does not allow this'));
+    done();
   });
 }

@@ -33,10 +33,16 @@ function requestHash(request: FastifyRequest): string {
  * client's retry runs again. Keys are per user (or per IP when anonymous).
  */
 export function registerIdempotency(app: FastifyInstance, db: Db, scopeOf: (request: FastifyRequest) => string): void {
-  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (!request.routeOptions.config.idempotent) return;
+  // Callback style in front: most routes are not idempotent-keyed and should not pay for a promise.
+  app.addHook('preHandler', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    if (!request.routeOptions.config.idempotent || request.headers['idempotency-key'] === undefined) return done();
+    // A replayed answer has been sent: the chain must stop there, so done() is not called.
+    claim(request, reply).then((replayed) => (replayed ? undefined : done()), done);
+  });
+
+  /** Claim the key, or replay the stored answer (true). */
+  async function claim(request: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const key = request.headers['idempotency-key'];
-    if (key === undefined) return;
     if (typeof key !== 'string' || !KEY.test(key)) {
       throw new AppError(400, 'idempotency.invalid_key', 'Idempotency-Key must be 8 to 128 characters of letters, digits, . _ : -');
     }
@@ -49,7 +55,7 @@ export function registerIdempotency(app: FastifyInstance, db: Db, scopeOf: (requ
       .returning({ key: idempotencyKeys.key });
     if (inserted.length === 1) {
       request.idempotency = { scope, key };
-      return;
+      return false;
     }
     const [prior] = await db.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.scope, scope), eq(idempotencyKeys.key, key)));
     if (!prior) throw new AppError(409, 'idempotency.in_progress', 'a request with this Idempotency-Key is being processed; retry shortly');
@@ -64,8 +70,9 @@ export function registerIdempotency(app: FastifyInstance, db: Db, scopeOf: (requ
     if (prior.statusCode === null) throw new AppError(409, 'idempotency.in_progress', 'a request with this Idempotency-Key is being processed; retry shortly');
     reply.header('idempotent-replayed', 'true');
     if (prior.responseHeaders) for (const [h, v] of Object.entries(prior.responseHeaders)) reply.header(h, v);
-    return reply.code(prior.statusCode).send(prior.responseBody);
-  });
+    reply.code(prior.statusCode).send(prior.responseBody);
+    return true;
+  }
 
   app.addHook('onSend', async (request, reply, payload) => {
     const claim = request.idempotency;
