@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { uuidv7 } from 'uuidv7';
 import { registerGuard } from './modules/auth/guard.js';
 import { modules } from './modules/index.js';
@@ -45,7 +45,8 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     // Graceful shutdown closes idle keep-alive sockets and lets in-flight requests finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    disableRequestLogging: true,
+    // Fastify's own two lines per request are off: the onResponse hook below writes one.
+    logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // JSON APIs only: a text/plain body is a client mistake (415), not a string to validate.

@@ -71,7 +71,7 @@ export async function collectChecks(config: Config): Promise<Check[]> {
   }
 
   const s = await attempt(async () => {
-    const storage = createStorage(config);
+    const storage = await createStorage(config);
     try {
       await storage.ping();
       return storage.kind === 'local' ? `local folder ${path.join(config.dataDir, 'storage')}` : `S3 bucket ${config.s3?.bucket}${config.s3?.endpoint ? ` at ${config.s3.endpoint}` : ''}`;

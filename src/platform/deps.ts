@@ -62,7 +62,7 @@ export async function createDeps(config: Config, logger: Logger, opts: CreateDep
       onError: (err) => logger.warn({ err }, 'cache error'),
     });
     closers.push(() => cache.close());
-    const storage = createStorage(config);
+    const storage = await createStorage(config);
     closers.push(() => storage.close());
     const mailer = createMailer(config);
     closers.push(() => mailer.close());

@@ -527,14 +527,14 @@ describe('createStorage', () => {
   const base = { dataDir: '/tmp/sf-data', publicUrl: 'http://127.0.0.1:3000', secretKey: SECRET, s3: undefined } as Config;
 
   it('picks a folder under DATA_DIR by default', async () => {
-    const storage = createStorage(base);
+    const storage = await createStorage(base);
     expect(storage.kind).toBe('local');
     expect((storage as LocalStorage).root).toBe(path.join('/tmp/sf-data', 'storage'));
     expect(await storage.signedUrl('a/b.txt', 60)).toMatch(/^http:\/\/127\.0\.0\.1:3000\/files\/a\/b\.txt\?exp=\d+&sig=[A-Za-z0-9_-]{43}$/);
   });
 
   it('picks S3 when S3 settings are present', async () => {
-    const storage = createStorage({
+    const storage = await createStorage({
       ...base,
       s3: { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', bucket: 'b', accessKeyId: 'k', secretAccessKey: 's', forcePathStyle: true },
     });

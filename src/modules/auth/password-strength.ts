@@ -1,16 +1,18 @@
 import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as common from '@zxcvbn-ts/language-common';
-import * as en from '@zxcvbn-ts/language-en';
 import { badRequest } from '../../platform/errors.js';
 
-let estimator: ZxcvbnFactory | undefined;
-function getEstimator(): ZxcvbnFactory {
-  // Built on first use: loading the dictionaries takes a moment, and most requests never need them.
-  estimator ??= new ZxcvbnFactory({
-    translations: en.translations,
-    graphs: common.adjacencyGraphs,
-    dictionary: { ...common.dictionary, ...en.dictionary },
-  });
+let estimator: Promise<ZxcvbnFactory> | undefined;
+function getEstimator(): Promise<ZxcvbnFactory> {
+  // Loaded on first use: the dictionaries take a third of a second to load, and most processes
+  // (workers, restarts serving existing sessions) never need them.
+  estimator ??= Promise.all([import('@zxcvbn-ts/language-common'), import('@zxcvbn-ts/language-en')]).then(
+    ([common, en]) =>
+      new ZxcvbnFactory({
+        translations: en.translations,
+        graphs: common.adjacencyGraphs,
+        dictionary: { ...common.dictionary, ...en.dictionary },
+      }),
+  );
   return estimator;
 }
 
@@ -27,7 +29,7 @@ export async function assertStrongPassword(password: string, userInputs: string[
   if (password.length < MIN_PASSWORD_LENGTH) {
     throw badRequest('auth.weak_password', `password must be at least ${MIN_PASSWORD_LENGTH} characters`, { errors: [{ field, message: `must be at least ${MIN_PASSWORD_LENGTH} characters` }] });
   }
-  const result = await getEstimator().checkAsync(password.slice(0, 100), userInputs.filter(Boolean));
+  const result = await (await getEstimator()).checkAsync(password.slice(0, 100), userInputs.filter(Boolean));
   if (result.score < MIN_SCORE) {
     const hint = [result.feedback.warning, ...result.feedback.suggestions].filter(Boolean).join(' ');
     const message = `password is too easy to guess${hint ? `: ${hint}` : ''}`;

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Deps } from '../../platform/deps.js';
 import type { Executor } from '../../platform/db/index.js';
@@ -8,7 +8,7 @@ import { users, type UserRow } from '../users/tables.js';
 import { bumpStats, statsOf, type StatsDelta } from './counters.js';
 import { decodeGraphCursor, encodeGraphCursor } from './cursor.js';
 import { isBlockedEitherWay, relationsOf, type Relation } from './relations.js';
-import { blocks, followRequests, follows, mutes } from './tables.js';
+import { blocks, followRequests, follows, mutes, userStats } from './tables.js';
 
 export type FollowState = 'following' | 'requested';
 
@@ -100,6 +100,16 @@ export class GraphService {
   /** Everyone a user follows (home feed assembly, read-time merge). */
   async followeeIds(userId: string): Promise<string[]> {
     const rows = await this.db.select({ id: follows.followeeId }).from(follows).where(eq(follows.followerId, userId));
+    return rows.map((r) => r.id);
+  }
+
+  /** Accounts `userId` follows that have at least `minFollowers` followers (stored counters): the home feed merges their posts at read time. */
+  async followeesWithFollowersAtLeast(userId: string, minFollowers: number): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: follows.followeeId })
+      .from(follows)
+      .innerJoin(userStats, eq(userStats.userId, follows.followeeId))
+      .where(and(eq(follows.followerId, userId), gte(userStats.followers, minFollowers)));
     return rows.map((r) => r.id);
   }
 

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNull, lt, ne, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, type SQL } from 'drizzle-orm';
 import { executeRaw } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
 import { badRequest, notFound } from '../../platform/errors.js';
@@ -129,6 +129,25 @@ export class PostsReader {
       paging.cursor,
     );
     return { post, ancestors, replies };
+  }
+
+  /**
+   * Skeleton for timelines (home feed): ids of the live top-level posts and reposts of `authorIds`,
+   * newest first, below `before` when given. Replies are left out, as the fan-out leaves them out.
+   * Rules are not applied here: callers hydrate the ids through `hydrator.present`.
+   */
+  async timelineIds(authorIds: string[], before: string | null, limit: number): Promise<string[]> {
+    if (authorIds.length === 0 || limit <= 0) return [];
+    const where = [inArray(posts.authorId, authorIds), isNull(posts.deletedAt), isNull(posts.replyToId)];
+    if (before) where.push(lt(posts.id, before));
+    const rows = await this.db.select({ id: posts.id }).from(posts).where(and(...where)).orderBy(desc(posts.id)).limit(limit);
+    return rows.map((r) => r.id);
+  }
+
+  /** What the fan-out needs to know about a post: its author, and whether it belongs in timelines at all. */
+  async fanoutInfo(id: string): Promise<{ authorId: string; timeline: boolean } | undefined> {
+    const [p] = await this.db.select({ authorId: posts.authorId, replyToId: posts.replyToId, deletedAt: posts.deletedAt }).from(posts).where(eq(posts.id, id));
+    return p ? { authorId: p.authorId, timeline: p.replyToId === null && p.deletedAt === null } : undefined;
   }
 
   /** Newest first: the author's posts and reposts, and their replies when asked. */

@@ -82,6 +82,8 @@ export class PostsWriter {
       if (parent) await bump(tx, parent.id, 'replyCount', 1);
       if (input.quoteOf) await bump(tx, input.quoteOf, 'quoteCount', 1);
       await bumpUserPosts(tx, authorId, 1);
+      // Home timelines: only top-level posts are fanned out (replies live in threads).
+      if (!parent) await this.deps.jobs.send('feed.fanout', { postId: id }, { tx });
       return id;
     });
   }
@@ -140,6 +142,7 @@ export class PostsWriter {
         .returning({ id: posts.id });
       if (row) {
         await bump(tx, target.id, 'repostCount', 1);
+        await this.deps.jobs.send('feed.fanout', { postId: row.id }, { tx });
         return { id: row.id, created: true };
       }
       const [existing] = await tx

@@ -1,0 +1,5 @@
+import type { AppModule } from '../types.js';
+import { feedJobs } from './jobs.js';
+import { feedRoutes } from './routes.js';
+
+export const feedModule: AppModule = { name: 'feed', routes: feedRoutes, jobs: feedJobs };
