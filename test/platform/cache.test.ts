@@ -164,6 +164,22 @@ function describeCacheContract(twin: Twin): void {
         expect(await cache.get(k)).toBe('200');
       });
 
+      it('incrWithTtl counts in a fixed window and answers the time left, atomically', async () => {
+        const { cache } = await open();
+        const k = key('incr-with-ttl');
+        const first = await cache.incrWithTtl(k, 300);
+        expect(first.value).toBe(1);
+        expect(first.ttlMs).toBeGreaterThan(0);
+        expect(first.ttlMs).toBeLessThanOrEqual(300);
+        const results = await Promise.all(Array.from({ length: 100 }, () => cache.incrWithTtl(k, 60_000)));
+        expect(new Set(results.map((r) => r.value)).size).toBe(100);
+        expect(Math.max(...results.map((r) => r.value))).toBe(101);
+        // Later calls do not extend the window.
+        expect(results.every((r) => r.ttlMs <= 300)).toBe(true);
+        await sleep(500);
+        expect((await cache.incrWithTtl(k, 60_000)).value).toBe(1);
+      });
+
       it('incr rejects a non-integer value or step', async () => {
         const { cache } = await open();
         const k = key('incr-bad');

@@ -101,6 +101,11 @@ export class MemoryCache implements Cache {
     return next;
   }
 
+  async incrWithTtl(key: string, ttlMs: number): Promise<{ value: number; ttlMs: number }> {
+    const value = await this.incr(key, ttlMs);
+    return { value, ttlMs: await this.ttl(key) };
+  }
+
   async ttl(key: string): Promise<number> {
     const entry = this.live(key);
     if (!entry) return -2;

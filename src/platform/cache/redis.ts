@@ -29,6 +29,12 @@ const SCRIPTS = {
     local value = redis.call('INCRBY', KEYS[1], ARGV[1])
     if created then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
     return value`,
+  // The same, also answering the remaining TTL, so a rate limiter needs one round trip per request.
+  sfIncrTtl: `
+    local created = redis.call('EXISTS', KEYS[1]) == 0
+    local value = redis.call('INCR', KEYS[1])
+    if created then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+    return {value, redis.call('PTTL', KEYS[1])}`,
   // Compare-and-delete: a holder whose lock expired and was taken by someone else gets 0.
   sfReleaseLock: `
     if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -40,6 +46,7 @@ const SCRIPTS = {
 
 type ScriptedRedis = Redis & {
   sfIncrWithTtl(key: string, by: number, ttlMs: number): Promise<number>;
+  sfIncrTtl(key: string, ttlMs: number): Promise<[number, number]>;
   sfReleaseLock(key: string, token: string): Promise<number>;
   sfExtendLock(key: string, token: string, ttlMs: number): Promise<number>;
 };
@@ -107,6 +114,12 @@ export class RedisCache implements Cache {
     checkInteger('by', by);
     if (ttl === undefined) return this.client.incrby(this.prefix + key, by);
     return this.client.sfIncrWithTtl(this.prefix + key, by, ttl);
+  }
+
+  async incrWithTtl(key: string, ttlMs: number): Promise<{ value: number; ttlMs: number }> {
+    const ttl = checkTtl(ttlMs)!;
+    const [value, left] = await this.client.sfIncrTtl(this.prefix + key, ttl);
+    return { value, ttlMs: left };
   }
 
   async ttl(key: string): Promise<number> {

@@ -11,6 +11,8 @@ export interface Cache {
   del(key: string): Promise<void>;
   /** Atomically add `by` (default 1); the TTL is applied when the key is created. Returns the new value. */
   incr(key: string, ttlMs?: number, by?: number): Promise<number>;
+  /** incr with a TTL, also answering the remaining TTL: one round trip (rate limits on every request). */
+  incrWithTtl(key: string, ttlMs: number): Promise<{ value: number; ttlMs: number }>;
   /** Remaining time to live in ms, -1 with no expiry, -2 when absent. */
   ttl(key: string): Promise<number>;
   /** Capped list helpers (timelines): push to the head and trim to maxLen. */

@@ -20,11 +20,8 @@ export function cacheRateLimitStore(cache: Cache, prefix = 'rl:'): new (options:
       const windowMs = timeWindow ?? 60_000;
       const k = `${prefix}${this.namespace}${key}`;
       cache
-        .incr(k, windowMs)
-        .then(async (current) => {
-          const ttl = await cache.ttl(k);
-          callback(null, { current, ttl: ttl > 0 ? ttl : windowMs });
-        })
+        .incrWithTtl(k, windowMs)
+        .then(({ value, ttlMs }) => callback(null, { current: value, ttl: ttlMs > 0 ? ttlMs : windowMs }))
         .catch((err: Error) => callback(err));
     }
 
