@@ -143,6 +143,8 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
         { name: 'graph', description: 'Follows, follow requests, blocks and mutes' },
         { name: 'posts', description: 'Posts, replies, quotes, reposts, threads, profile and hashtag feeds, media' },
         { name: 'reactions', description: 'Likes and saves' },
+        { name: 'comments', description: 'Threaded comments on posts (and videos once they land)' },
+        { name: 'feed', description: 'Home feed' },
         { name: 'admin', description: 'Moderators and admins: users, roles, suspensions, audit log, signing keys' },
       ],
     },

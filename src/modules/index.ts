@@ -1,6 +1,7 @@
 import type { Deps } from '../platform/deps.js';
 import { adminModule } from './admin/module.js';
 import { authModule } from './auth/module.js';
+import { commentsModule } from './comments/module.js';
 import { feedModule } from './feed/module.js';
 import { graphModule } from './graph/module.js';
 import { healthModule } from './health/routes.js';
@@ -11,7 +12,7 @@ import type { AppModule } from './types.js';
 import { usersModule } from './users/module.js';
 
 /** Every domain module, in the order their routes are registered. */
-export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule, feedModule];
+export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule, feedModule, commentsModule];
 
 /** Every process defines every job, so any role can enqueue one; only workers run them. */
 export function defineJobs(deps: Deps): void {
