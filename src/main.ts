@@ -126,6 +126,46 @@ admin
   .action(() => adminTask('rotate-keys', adminRotateKeysCommand));
 
 program
+  .command('seed')
+  .description('fill the database with a synthetic data set (power-law follows, posts, replies, hashtags, likes) for benchmarks')
+  .requiredOption('--users <n>', 'accounts to create (user_<n>)')
+  .requiredOption('--posts <n>', 'posts to create (about 30% replies)')
+  .option('--seed <n>', 'PRNG seed: the same seed gives the same data', '42')
+  .option('--password <password>', 'password of every seeded account', 'seed password 42')
+  .option('--force', 'add the data even if the database already has users')
+  .action(async (opts: { users: string; posts: string; seed: string; password: string; force?: boolean }) => {
+    const config = configOrExit();
+    const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+    const { createDeps, closeDeps } = await import('./platform/deps.js');
+    const { defineJobs } = await import('./modules/index.js');
+    const { seedDatabase, progressBar } = await import('./modules/seed/seed.js');
+    const { hashPassword } = await import('./modules/auth/crypto.js');
+    const deps = await createDeps(config, logger, { onProgress: say });
+    try {
+      defineJobs(deps);
+      await deps.jobs.start();
+      const r = await seedDatabase(deps.database, {
+        users: Number(opts.users),
+        posts: Number(opts.posts),
+        seed: Number(opts.seed),
+        force: opts.force === true,
+        passwordHash: await hashPassword(opts.password, config.auth.argon2),
+        onProgress: progressBar((s) => process.stderr.write(s), process.stderr.isTTY === true),
+      });
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      say(
+        `seeded ${r.users} users, ${r.follows} follows, ${r.posts} posts (${r.replies} replies), ${r.hashtags} hashtags, ${r.likes} likes: ` +
+          `${r.rows} rows in ${(r.ms / 1000).toFixed(1)} s, ${r.rowsPerSecond} rows/s; sign in as user_<n> with the --password value (default: seed password 42)`,
+      );
+    } catch (err) {
+      await closeDeps(deps).catch(() => {});
+      say(`seed failed: ${String((err as Error).message ?? err)}`);
+      process.exit(1);
+    }
+    await closeDeps(deps);
+  });
+
+program
   .command('doctor')
   .description('check Node, ffmpeg/ffprobe, database, Redis, storage and SMTP; say what is missing and how to get it')
   .action(async () => {

@@ -20,6 +20,11 @@ export interface LoadRequest {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   headers?: Record<string, string>;
   body?: string;
+  /**
+   * Access tokens to rotate through: each request carries `Authorization: Bearer <next token>`
+   * (many distinct users instead of one). Overrides an authorization entry of `headers`.
+   */
+  tokens?: string[];
 }
 
 /** What one autocannon run measured. Latencies in milliseconds. */
@@ -48,6 +53,15 @@ function round(n: number, digits = 2): number {
   return Math.round(n * f) / f;
 }
 
+/** A setupRequest that gives each request the next token's Authorization header. */
+function rotateTokens(tokens: string[]): (r: autocannon.Request) => autocannon.Request {
+  let i = 0;
+  return (r) => {
+    const token = tokens[i++ % tokens.length]!;
+    return { ...r, headers: { ...r.headers, authorization: `Bearer ${token}` } };
+  };
+}
+
 export async function runAutocannon(req: LoadRequest): Promise<LoadResult> {
   const r = await autocannon({
     url: req.url,
@@ -58,6 +72,7 @@ export async function runAutocannon(req: LoadRequest): Promise<LoadResult> {
     ...(req.method ? { method: req.method } : {}),
     ...(req.headers ? { headers: req.headers } : {}),
     ...(req.body !== undefined ? { body: req.body } : {}),
+    ...(req.tokens?.length ? { requests: [{ setupRequest: rotateTokens(req.tokens) }] } : {}),
   });
   const total = r['2xx'] + r.non2xx;
   return {
