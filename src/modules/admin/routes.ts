@@ -1,13 +1,12 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { badRequest } from '../../platform/errors.js';
-import { ProblemSchema } from '../../platform/http/problem.js';
+import { problemResponses } from '../../platform/http/problem.js';
 import type { ModuleRoutes } from '../types.js';
 import { ACCOUNT_STATES, ROLES } from '../users/tables.js';
 import { CURSOR_PATTERN } from './cursor.js';
 import { AdminUserSchema, AuditEntrySchema, presentAdminUser, presentAudit } from './present.js';
 import { AdminService, REASON_MAX_LENGTH, type Actor } from './service.js';
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
 
 const Reason = Type.String({ minLength: 1, maxLength: REASON_MAX_LENGTH, description: 'Why: kept in the audit log (and shown to a suspended account when it signs in)' });
 const RoleSchema = Type.Union(
@@ -48,7 +47,7 @@ export const adminRoutes: ModuleRoutes = async (app, { deps }) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Page(AdminUserSchema, 'AdminUserPage'), ...errors(400, 401, 403) },
+        response: { 200: Page(AdminUserSchema, 'AdminUserPage'), ...problemResponses(400, 401, 403) },
       },
     },
     async (req) => {
@@ -61,7 +60,7 @@ export const adminRoutes: ModuleRoutes = async (app, { deps }) => {
     '/admin/users/:id',
     {
       config: { permission: 'users.read_private' },
-      schema: { tags, summary: 'One account with its moderation fields', security, params: UserIdParams, response: { 200: AdminUserSchema, ...errors(400, 401, 403, 404) } },
+      schema: { tags, summary: 'One account with its moderation fields', security, params: UserIdParams, response: { 200: AdminUserSchema, ...problemResponses(400, 401, 403, 404) } },
     },
     async (req) => present(await admin.getUser(req.params.id)),
   );
@@ -77,7 +76,7 @@ export const adminRoutes: ModuleRoutes = async (app, { deps }) => {
         security,
         params: UserIdParams,
         body: Type.Object({ role: RoleSchema, reason: Reason }, { additionalProperties: false }),
-        response: { 200: AdminUserSchema, ...errors(400, 401, 403, 404, 409) },
+        response: { 200: AdminUserSchema, ...problemResponses(400, 401, 403, 404, 409) },
       },
     },
     async (req) => present(await admin.setRole(actorOf(req), req.params.id, req.body.role, req.body.reason)),
@@ -97,7 +96,7 @@ export const adminRoutes: ModuleRoutes = async (app, { deps }) => {
           { reason: Reason, until: Type.Optional(Type.String({ format: 'date-time', description: 'When the suspension ends by itself; must be in the future' })) },
           { additionalProperties: false },
         ),
-        response: { 200: AdminUserSchema, ...errors(400, 401, 403, 404, 409) },
+        response: { 200: AdminUserSchema, ...problemResponses(400, 401, 403, 404, 409) },
       },
     },
     async (req) => present(await admin.suspend(actorOf(req), req.params.id, req.body)),
@@ -114,7 +113,7 @@ export const adminRoutes: ModuleRoutes = async (app, { deps }) => {
         security,
         params: UserIdParams,
         body: Type.Object({ reason: Reason }, { additionalProperties: false }),
-        response: { 200: AdminUserSchema, ...errors(400, 401, 403, 404, 409) },
+        response: { 200: AdminUserSchema, ...problemResponses(400, 401, 403, 404, 409) },
       },
     },
     async (req) => present(await admin.restore(actorOf(req), req.params.id, req.body.reason)),
@@ -140,7 +139,7 @@ export const adminRoutes: ModuleRoutes = async (app, { deps }) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Page(AuditEntrySchema, 'AuditEntryPage'), ...errors(400, 401, 403) },
+        response: { 200: Page(AuditEntrySchema, 'AuditEntryPage'), ...problemResponses(400, 401, 403) },
       },
     },
     async (req) => {
@@ -162,7 +161,7 @@ export const adminRoutes: ModuleRoutes = async (app, { deps }) => {
         description: 'Nobody is signed out: tokens signed by the retired key keep verifying until they expire. Other API processes pick the new key up within a minute.',
         security,
         body: Type.Optional(Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false })),
-        response: { 200: Type.Object({ kid: Type.String({ description: 'Key id of the new signing key' }) }), ...errors(400, 401, 403) },
+        response: { 200: Type.Object({ kid: Type.String({ description: 'Key id of the new signing key' }) }), ...problemResponses(400, 401, 403) },
       },
     },
     async (req) => ({ kid: await admin.rotateSigningKeys(actorOf(req), req.body?.reason) }),

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { ProblemSchema } from '../../platform/http/problem.js';
+import { problemResponses } from '../../platform/http/problem.js';
 import { servicesFor } from '../services.js';
 import type { ModuleRoutes } from '../types.js';
 import { presentSelf } from '../users/present.js';
@@ -8,7 +8,6 @@ import { OidcService } from './oidc.js';
 import { TokenResponse, TwoFactorChallenge } from './schemas.js';
 import type { ClientContext } from './service.js';
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
 const ctxOf = (req: FastifyRequest): ClientContext => ({ ip: req.ip, userAgent: req.headers['user-agent'] });
 
 const ProviderParams = Type.Object({ provider: Type.String({ minLength: 1, maxLength: 64, description: 'A configured provider name (GET /auth/oidc/providers)' }) });
@@ -46,7 +45,7 @@ export const oidcRoutes: ModuleRoutes = async (app, { deps }) => {
           'Redirects (302) the browser to the provider. With `format=json` answers `{ url }` instead, for clients that open the page themselves. The provider sends the browser back to `/auth/oidc/{provider}/callback` within 10 minutes.',
         params: ProviderParams,
         querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('redirect'), Type.Literal('json')])), redirectAfter: Type.Optional(RedirectAfter) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ url: Type.String({ description: 'The provider\'s authorization URL' }) }), 302: Type.Null({ description: 'Location: the provider\'s authorization URL' }), ...errors(400, 404, 503) },
+        response: { 200: Type.Object({ url: Type.String({ description: 'The provider\'s authorization URL' }) }), 302: Type.Null({ description: 'Location: the provider\'s authorization URL' }), ...problemResponses(400, 404, 503) },
       },
     },
     async (req, reply) => {
@@ -68,7 +67,7 @@ export const oidcRoutes: ModuleRoutes = async (app, { deps }) => {
           'The redirect URI to register at the provider. Answers tokens like POST /auth/login, or `{ twoFactorRequired: true, challengeToken }` when the account has two-factor authentication on (finish with POST /auth/2fa/verify). An identity signs in to the account it is linked to; a new identity links to an existing account only when the provider verified the same email address (403 `auth.oidc_email_unverified` otherwise), else a new account is made.',
         params: ProviderParams,
         querystring: Type.Object({ code: Param, state: Param, iss: Param, error: Param, error_description: Param, session_state: Param }),
-        response: { 200: Type.Union([Type.Composite([TokenResponse, WithRedirect], { title: 'OidcTokenResponse' }), Type.Composite([TwoFactorChallenge, WithRedirect], { title: 'OidcTwoFactorChallenge' })]), ...errors(400, 401, 403, 404, 502, 503) },
+        response: { 200: Type.Union([Type.Composite([TokenResponse, WithRedirect], { title: 'OidcTokenResponse' }), Type.Composite([TwoFactorChallenge, WithRedirect], { title: 'OidcTwoFactorChallenge' })]), ...problemResponses(400, 401, 403, 404, 502, 503) },
       },
     },
     async (req, reply) => {

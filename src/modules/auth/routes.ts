@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import { ProblemSchema } from '../../platform/http/problem.js';
+import { problemResponses } from '../../platform/http/problem.js';
 import { notFound, unauthorized } from '../../platform/errors.js';
 import { servicesFor } from '../services.js';
 import type { ModuleRoutes } from '../types.js';
@@ -8,7 +8,6 @@ import { presentSelf } from '../users/present.js';
 import { Accepted, Email, OpaqueToken, Password, SessionSchema, TokenResponse, TwoFactorChallenge, Username } from './schemas.js';
 import type { ClientContext, IssuedTokens } from './service.js';
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
 const ctxOf = (req: FastifyRequest): ClientContext => ({ ip: req.ip, userAgent: req.headers['user-agent'] });
 
 export const authRoutes: ModuleRoutes = async (app, { deps }) => {
@@ -32,7 +31,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
         summary: 'Create an account; a confirmation link is emailed',
         description: 'Answers 202 whether or not the email is already registered (the owner of a known address is told by email instead), so the response does not reveal which addresses have accounts.',
         body: Type.Object({ email: Email, username: Username, password: Password }, { additionalProperties: false }),
-        response: { 202: Accepted, ...errors(400, 409, 429) },
+        response: { 202: Accepted, ...problemResponses(400, 409, 429) },
       },
     },
     async (req, reply) => {
@@ -44,7 +43,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
   app.post(
     '/auth/verify-email',
     {
-      schema: { tags, summary: 'Confirm an email address with the emailed token', body: Type.Object({ token: OpaqueToken }, { additionalProperties: false }), response: { 200: Type.Object({ verified: Type.Literal(true) }), ...errors(400, 429) } },
+      schema: { tags, summary: 'Confirm an email address with the emailed token', body: Type.Object({ token: OpaqueToken }, { additionalProperties: false }), response: { 200: Type.Object({ verified: Type.Literal(true) }), ...problemResponses(400, 429) } },
     },
     async (req) => {
       await s.auth.verifyEmail(req.body.token, ctxOf(req));
@@ -54,7 +53,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
 
   app.post(
     '/auth/resend-verification',
-    { schema: { tags, summary: 'Send the confirmation link again', body: Type.Object({ email: Email }, { additionalProperties: false }), response: { 202: Accepted, ...errors(400, 429) } } },
+    { schema: { tags, summary: 'Send the confirmation link again', body: Type.Object({ email: Email }, { additionalProperties: false }), response: { 202: Accepted, ...problemResponses(400, 429) } } },
     async (req, reply) => {
       await s.auth.resendVerification(req.body.email, ctxOf(req));
       return reply.code(202).send({ status: 'accepted' as const, message: 'if that address has an unconfirmed account, a new link is on its way' });
@@ -69,7 +68,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
         summary: 'Sign in with username or email and password',
         description: 'Answers tokens, or `{ twoFactorRequired: true, challengeToken }` when the account has two-factor authentication on.',
         body: Type.Object({ login: Type.String({ minLength: 1, maxLength: 254 }), password: Password }, { additionalProperties: false }),
-        response: { 200: Type.Union([TokenResponse, TwoFactorChallenge]), ...errors(400, 401, 403, 429) },
+        response: { 200: Type.Union([TokenResponse, TwoFactorChallenge]), ...problemResponses(400, 401, 403, 429) },
       },
     },
     async (req) => {
@@ -86,7 +85,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
         tags,
         summary: 'Finish a 2FA sign-in with a TOTP code or a recovery code',
         body: Type.Object({ challengeToken: OpaqueToken, code: Type.String({ minLength: 6, maxLength: 20 }) }, { additionalProperties: false }),
-        response: { 200: TokenResponse, ...errors(400, 401, 403, 429) },
+        response: { 200: TokenResponse, ...problemResponses(400, 401, 403, 429) },
       },
     },
     async (req) => {
@@ -98,13 +97,13 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
 
   app.post(
     '/auth/refresh',
-    { schema: { tags, summary: 'Exchange a refresh token for a new token pair (the old one stops working)', body: Type.Object({ refreshToken: OpaqueToken }, { additionalProperties: false }), response: { 200: TokenResponse, ...errors(400, 401) } } },
+    { schema: { tags, summary: 'Exchange a refresh token for a new token pair (the old one stops working)', body: Type.Object({ refreshToken: OpaqueToken }, { additionalProperties: false }), response: { 200: TokenResponse, ...problemResponses(400, 401) } } },
     async (req) => tokens(await s.auth.refresh(req.body.refreshToken, ctxOf(req))),
   );
 
   app.post(
     '/auth/logout',
-    { schema: { tags, summary: 'End the session a refresh token belongs to', body: Type.Object({ refreshToken: OpaqueToken }, { additionalProperties: false }), response: { 204: Type.Null(), ...errors(400, 401) } } },
+    { schema: { tags, summary: 'End the session a refresh token belongs to', body: Type.Object({ refreshToken: OpaqueToken }, { additionalProperties: false }), response: { 204: Type.Null(), ...problemResponses(400, 401) } } },
     async (req, reply) => {
       await s.auth.logout(req.body.refreshToken);
       return reply.code(204).send(null);
@@ -115,7 +114,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
     '/auth/sessions',
     {
       config: { permission: 'account.self' },
-      schema: { tags, summary: 'Your signed-in devices', security: [{ bearerAuth: [] }], response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...errors(401) } },
+      schema: { tags, summary: 'Your signed-in devices', security: [{ bearerAuth: [] }], response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...problemResponses(401) } },
     },
     async (req) => {
       const rows = await s.auth.listSessions(req.auth!.userId);
@@ -135,7 +134,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
     '/auth/sessions/:id',
     {
       config: { permission: 'account.self' },
-      schema: { tags, summary: 'Sign one of your devices out', security: [{ bearerAuth: [] }], params: Type.Object({ id: Type.String({ format: 'uuid' }) }), response: { 204: Type.Null(), ...errors(400, 401, 404) } },
+      schema: { tags, summary: 'Sign one of your devices out', security: [{ bearerAuth: [] }], params: Type.Object({ id: Type.String({ format: 'uuid' }) }), response: { 204: Type.Null(), ...problemResponses(400, 401, 404) } },
     },
     async (req, reply) => {
       if (!(await s.auth.revokeOwnSession(req.auth!.userId, req.params.id))) throw notFound('auth.session_not_found', 'no such session among yours');
@@ -152,7 +151,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
         summary: 'Sign out everywhere (optionally keeping this device)',
         security: [{ bearerAuth: [] }],
         body: Type.Optional(Type.Object({ keepCurrent: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
-        response: { 200: Type.Object({ revoked: Type.Integer() }), ...errors(400, 401) },
+        response: { 200: Type.Object({ revoked: Type.Integer() }), ...problemResponses(400, 401) },
       },
     },
     async (req) => ({ revoked: await s.auth.revokeAllSessions(req.auth!.userId, 'logout_all', req.body?.keepCurrent ? req.auth!.sessionId : undefined) }),
@@ -167,7 +166,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
         summary: 'Change your password; your other sessions end',
         security: [{ bearerAuth: [] }],
         body: Type.Object({ currentPassword: Type.String({ maxLength: 256 }), newPassword: Password }, { additionalProperties: false }),
-        response: { 204: Type.Null(), ...errors(400, 401, 403, 429) },
+        response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 429) },
       },
     },
     async (req, reply) => {
@@ -178,7 +177,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
 
   app.post(
     '/auth/password/forgot',
-    { schema: { tags, summary: 'Email a password reset link', body: Type.Object({ email: Email }, { additionalProperties: false }), response: { 202: Accepted, ...errors(400, 429) } } },
+    { schema: { tags, summary: 'Email a password reset link', body: Type.Object({ email: Email }, { additionalProperties: false }), response: { 202: Accepted, ...problemResponses(400, 429) } } },
     async (req, reply) => {
       await s.auth.forgotPassword(req.body.email, ctxOf(req));
       return reply.code(202).send({ status: 'accepted' as const, message: 'if that address has an account, a reset link is on its way' });
@@ -188,7 +187,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
   app.post(
     '/auth/password/reset',
     {
-      schema: { tags, summary: 'Choose a new password with the emailed token; every session ends', body: Type.Object({ token: OpaqueToken, password: Password }, { additionalProperties: false }), response: { 204: Type.Null(), ...errors(400, 429) } },
+      schema: { tags, summary: 'Choose a new password with the emailed token; every session ends', body: Type.Object({ token: OpaqueToken, password: Password }, { additionalProperties: false }), response: { 204: Type.Null(), ...problemResponses(400, 429) } },
     },
     async (req, reply) => {
       await s.auth.resetPassword(req.body.token, req.body.password, ctxOf(req));
@@ -213,7 +212,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
         tags,
         summary: 'Start enrolling an authenticator app',
         security: [{ bearerAuth: [] }],
-        response: { 200: Type.Object({ secret: Type.String(), otpauthUri: Type.String(), qrCodeDataUrl: Type.String({ description: 'PNG data: URL of the otpauth URI' }) }), ...errors(401, 409) },
+        response: { 200: Type.Object({ secret: Type.String(), otpauthUri: Type.String(), qrCodeDataUrl: Type.String({ description: 'PNG data: URL of the otpauth URI' }) }), ...problemResponses(401, 409) },
       },
     },
     async (req) => s.twoFactor.setup(await me(req)),
@@ -223,7 +222,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
     '/auth/2fa/enable',
     {
       config: { permission: 'account.self' },
-      schema: { tags, summary: 'Confirm enrolment with a code from the app; returns 10 recovery codes', security: [{ bearerAuth: [] }], body: Type.Object({ code: Code }, { additionalProperties: false }), response: { 200: RecoveryCodes, ...errors(400, 401, 409) } },
+      schema: { tags, summary: 'Confirm enrolment with a code from the app; returns 10 recovery codes', security: [{ bearerAuth: [] }], body: Type.Object({ code: Code }, { additionalProperties: false }), response: { 200: RecoveryCodes, ...problemResponses(400, 401, 409) } },
     },
     async (req) => ({ recoveryCodes: await s.twoFactor.enable(await me(req), req.body.code) }),
   );
@@ -237,7 +236,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
         summary: 'Turn two-factor authentication off (password and a code needed)',
         security: [{ bearerAuth: [] }],
         body: Type.Object({ password: Type.Optional(Type.String({ maxLength: 256 })), code: Code }, { additionalProperties: false }),
-        response: { 204: Type.Null(), ...errors(400, 401, 403, 409) },
+        response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 409) },
       },
     },
     async (req, reply) => {
@@ -250,7 +249,7 @@ export const authRoutes: ModuleRoutes = async (app, { deps }) => {
     '/auth/2fa/recovery-codes',
     {
       config: { permission: 'account.self' },
-      schema: { tags, summary: 'Replace your recovery codes (a current TOTP code needed)', security: [{ bearerAuth: [] }], body: Type.Object({ code: Code }, { additionalProperties: false }), response: { 200: RecoveryCodes, ...errors(400, 401, 409) } },
+      schema: { tags, summary: 'Replace your recovery codes (a current TOTP code needed)', security: [{ bearerAuth: [] }], body: Type.Object({ code: Code }, { additionalProperties: false }), response: { 200: RecoveryCodes, ...problemResponses(400, 401, 409) } },
     },
     async (req) => ({ recoveryCodes: await s.twoFactor.regenerateRecoveryCodes(await me(req), req.body.code) }),
   );

@@ -1,12 +1,11 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { ProblemSchema } from '../../platform/http/problem.js';
+import { problemResponses } from '../../platform/http/problem.js';
 import type { ModuleRoutes } from '../types.js';
 import { presentPublic, PublicUserSchema } from '../users/present.js';
 import type { UserRow } from '../users/tables.js';
 import { GRAPH_CURSOR_PATTERN } from './cursor.js';
 import { GraphService, type Page } from './service.js';
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
 
 /** A mute longer than a year is a block in all but name; `DELETE` ends one early. */
 export const MAX_MUTE_SECONDS = 365 * 24 * 3600;
@@ -72,7 +71,7 @@ export const graphRoutes: ModuleRoutes = async (app, { deps }) => {
         summary: 'Follow an account, or ask to when it is private',
         description: 'Idempotent: following again answers the same state. 403 `graph.blocked` when a block stands between you (either way).',
         params: UsernameParams,
-        response: { 200: FollowResult, ...errors(400, 401, 403, 404) },
+        response: { 200: FollowResult, ...problemResponses(400, 401, 403, 404) },
       },
     },
     async (req) => ({ state: await graph.follow(req.auth!.userId, await graph.resolve(req.params.username)) }),
@@ -82,7 +81,7 @@ export const graphRoutes: ModuleRoutes = async (app, { deps }) => {
     '/users/:username/follow',
     {
       config: self,
-      schema: { tags, security, summary: 'Unfollow, or withdraw a pending follow request', params: UsernameParams, response: { 204: Type.Null(), ...errors(400, 401, 404) } },
+      schema: { tags, security, summary: 'Unfollow, or withdraw a pending follow request', params: UsernameParams, response: { 204: Type.Null(), ...problemResponses(400, 401, 404) } },
     },
     async (req, reply) => {
       await graph.unfollow(req.auth!.userId, await graph.resolve(req.params.username));
@@ -92,7 +91,7 @@ export const graphRoutes: ModuleRoutes = async (app, { deps }) => {
 
   app.get(
     '/me/follow-requests',
-    { config: self, schema: { tags, security, summary: 'Pending requests to follow you, newest first', querystring: PageQuery, response: { 200: UserPage, ...errors(400, 401) } } },
+    { config: self, schema: { tags, security, summary: 'Pending requests to follow you, newest first', querystring: PageQuery, response: { 200: UserPage, ...problemResponses(400, 401) } } },
     async (req) => presentPage(await graph.incomingRequests(req.auth!.userId, { limit: req.query.limit ?? 20, cursor: req.query.cursor })),
   );
 
@@ -106,7 +105,7 @@ export const graphRoutes: ModuleRoutes = async (app, { deps }) => {
           security,
           summary: action === 'approve' ? 'Approve a request to follow you' : 'Deny a request to follow you',
           params: UsernameParams,
-          response: { 204: Type.Null(), ...errors(401, 404) },
+          response: { 204: Type.Null(), ...problemResponses(401, 404) },
         },
       },
       async (req, reply) => {
@@ -129,7 +128,7 @@ export const graphRoutes: ModuleRoutes = async (app, { deps }) => {
           description: 'A private account shows its lists to itself and its approved followers only (403 `graph.private`). Accounts on the other side of a block from you are left out.',
           params: UsernameParams,
           querystring: PageQuery,
-          response: { 200: UserPage, ...errors(400, 403, 404) },
+          response: { 200: UserPage, ...problemResponses(400, 403, 404) },
         },
       },
       async (req) => {
@@ -144,13 +143,13 @@ export const graphRoutes: ModuleRoutes = async (app, { deps }) => {
 
   app.get(
     '/users/:username/stats',
-    { config: optional, schema: { tags, summary: "An account's counters", params: UsernameParams, response: { 200: StatsSchema, ...errors(404) } } },
+    { config: optional, schema: { tags, summary: "An account's counters", params: UsernameParams, response: { 200: StatsSchema, ...problemResponses(404) } } },
     async (req) => graph.stats((await graph.resolve(req.params.username)).id),
   );
 
   app.get(
     '/users/:username/relationship',
-    { config: self, schema: { tags, security, summary: 'How you and an account stand towards each other', params: UsernameParams, response: { 200: RelationshipSchema, ...errors(401, 404) } } },
+    { config: self, schema: { tags, security, summary: 'How you and an account stand towards each other', params: UsernameParams, response: { 200: RelationshipSchema, ...problemResponses(401, 404) } } },
     async (req) => graph.relationship(req.auth!.userId, await graph.resolve(req.params.username)),
   );
 
@@ -164,7 +163,7 @@ export const graphRoutes: ModuleRoutes = async (app, { deps }) => {
         summary: 'Block an account',
         description: 'Removes follows and pending requests both ways. Idempotent.',
         params: UsernameParams,
-        response: { 204: Type.Null(), ...errors(400, 401, 404) },
+        response: { 204: Type.Null(), ...problemResponses(400, 401, 404) },
       },
     },
     async (req, reply) => {
@@ -175,7 +174,7 @@ export const graphRoutes: ModuleRoutes = async (app, { deps }) => {
 
   app.delete(
     '/users/:username/block',
-    { config: self, schema: { tags, security, summary: 'Unblock an account', params: UsernameParams, response: { 204: Type.Null(), ...errors(400, 401, 404) } } },
+    { config: self, schema: { tags, security, summary: 'Unblock an account', params: UsernameParams, response: { 204: Type.Null(), ...problemResponses(400, 401, 404) } } },
     async (req, reply) => {
       await graph.unblock(req.auth!.userId, await graph.resolve(req.params.username));
       return reply.code(204).send(null);
@@ -184,7 +183,7 @@ export const graphRoutes: ModuleRoutes = async (app, { deps }) => {
 
   app.get(
     '/me/blocks',
-    { config: self, schema: { tags, security, summary: 'Accounts you blocked, newest first', querystring: PageQuery, response: { 200: UserPage, ...errors(400, 401) } } },
+    { config: self, schema: { tags, security, summary: 'Accounts you blocked, newest first', querystring: PageQuery, response: { 200: UserPage, ...problemResponses(400, 401) } } },
     async (req) => presentPage(await graph.blocked(req.auth!.userId, { limit: req.query.limit ?? 20, cursor: req.query.cursor })),
   );
 
@@ -199,7 +198,7 @@ export const graphRoutes: ModuleRoutes = async (app, { deps }) => {
         description: 'Muting again replaces the duration.',
         params: UsernameParams,
         body: MuteBody,
-        response: { 200: MuteResult, ...errors(400, 401, 404) },
+        response: { 200: MuteResult, ...problemResponses(400, 401, 404) },
       },
     },
     async (req) => {
@@ -211,7 +210,7 @@ export const graphRoutes: ModuleRoutes = async (app, { deps }) => {
 
   app.delete(
     '/users/:username/mute',
-    { config: self, schema: { tags, security, summary: 'Unmute an account', params: UsernameParams, response: { 204: Type.Null(), ...errors(400, 401, 404) } } },
+    { config: self, schema: { tags, security, summary: 'Unmute an account', params: UsernameParams, response: { 204: Type.Null(), ...problemResponses(400, 401, 404) } } },
     async (req, reply) => {
       await graph.unmute(req.auth!.userId, await graph.resolve(req.params.username));
       return reply.code(204).send(null);
@@ -220,7 +219,7 @@ export const graphRoutes: ModuleRoutes = async (app, { deps }) => {
 
   app.get(
     '/me/mutes',
-    { config: self, schema: { tags, security, summary: 'Accounts you muted (mutes still running), newest first', querystring: PageQuery, response: { 200: MutedPage, ...errors(400, 401) } } },
+    { config: self, schema: { tags, security, summary: 'Accounts you muted (mutes still running), newest first', querystring: PageQuery, response: { 200: MutedPage, ...problemResponses(400, 401) } } },
     async (req) => {
       const p = await graph.muted(req.auth!.userId, { limit: req.query.limit ?? 20, cursor: req.query.cursor });
       return {

@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { ProblemSchema } from '../../platform/http/problem.js';
 
-export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
+export { problemResponses as errors } from '../../platform/http/problem.js';
 
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 

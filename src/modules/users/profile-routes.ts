@@ -2,13 +2,12 @@ import multipart, { type MultipartFile } from '@fastify/multipart';
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, badRequest } from '../../platform/errors.js';
-import { ProblemSchema } from '../../platform/http/problem.js';
+import { problemResponses } from '../../platform/http/problem.js';
 import type { ModuleRoutes } from '../types.js';
 import { AccountLifecycle } from './account.js';
 import { imageTooLarge, MAX_INPUT_PIXELS, ProfileImages, RENDITIONS, type ImageKind } from './images.js';
 import { presentSelf, SelfUserSchema } from './present.js';
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
 
 const tooLarge = (maxBytes: number) => imageTooLarge(`the image is larger than ${Math.floor(maxBytes / 1024)} KiB`);
 
@@ -103,7 +102,7 @@ export const profileRoutes: ModuleRoutes = async (app, { deps }) => {
           security,
           consumes: ['multipart/form-data'],
           body: UploadBody,
-          response: { 200: SelfUserSchema, ...errors(400, 401, 413, 415, 422) },
+          response: { 200: SelfUserSchema, ...problemResponses(400, 401, 413, 415, 422) },
         },
       },
       async (req, reply) => {
@@ -116,7 +115,7 @@ export const profileRoutes: ModuleRoutes = async (app, { deps }) => {
       `/me/${kind}`,
       {
         config: { permission: 'account.self' },
-        schema: { tags, summary: `Remove your ${kind}`, security, response: { 200: SelfUserSchema, ...errors(401) } },
+        schema: { tags, summary: `Remove your ${kind}`, security, response: { 200: SelfUserSchema, ...problemResponses(401) } },
       },
       async (req) => presentSelf(await images.remove(req.auth!.userId, kind), deps.storage, ttl),
     );
@@ -134,7 +133,7 @@ export const profileRoutes: ModuleRoutes = async (app, { deps }) => {
         description: 'Hides your profile and signs you out everywhere. Signing in again reactivates the account.',
         security,
         body: Type.Object({ password: Type.Optional(Password) }, { additionalProperties: false }),
-        response: { 204: Type.Null(), ...errors(400, 401, 403, 429) },
+        response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 429) },
       },
     },
     async (req, reply) => {
@@ -156,7 +155,7 @@ export const profileRoutes: ModuleRoutes = async (app, { deps }) => {
           { password: Type.Optional(Password), confirm: Type.String({ minLength: 1, maxLength: 64, description: 'Your username, typed to confirm' }) },
           { additionalProperties: false },
         ),
-        response: { 204: Type.Null(), ...errors(400, 401, 403, 429) },
+        response: { 204: Type.Null(), ...problemResponses(400, 401, 403, 429) },
       },
     },
     async (req, reply) => {

@@ -1,11 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import { notFound, unauthorized } from '../../platform/errors.js';
-import { ProblemSchema } from '../../platform/http/problem.js';
+import { problemResponses } from '../../platform/http/problem.js';
 import type { ModuleRoutes } from '../types.js';
 import { presentPublic, presentSelf, PublicUserSchema, SelfUserSchema } from './present.js';
 import { UsersService } from './service.js';
 
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
 
 export const usersRoutes: ModuleRoutes = async (app, { deps }) => {
   const users = new UsersService(deps);
@@ -14,7 +13,7 @@ export const usersRoutes: ModuleRoutes = async (app, { deps }) => {
 
   app.get(
     '/me',
-    { config: { permission: 'account.self' }, schema: { tags, summary: 'Your account and profile', security: [{ bearerAuth: [] }], response: { 200: SelfUserSchema, ...errors(401) } } },
+    { config: { permission: 'account.self' }, schema: { tags, summary: 'Your account and profile', security: [{ bearerAuth: [] }], response: { 200: SelfUserSchema, ...problemResponses(401) } } },
     async (req) => {
       const u = await users.byId(req.auth!.userId);
       if (!u) throw unauthorized('auth.required', 'sign in again');
@@ -39,7 +38,7 @@ export const usersRoutes: ModuleRoutes = async (app, { deps }) => {
           },
           { additionalProperties: false, minProperties: 1 },
         ),
-        response: { 200: SelfUserSchema, ...errors(400, 401) },
+        response: { 200: SelfUserSchema, ...problemResponses(400, 401) },
       },
     },
     async (req) => presentSelf(await users.updateProfile(req.auth!.userId, req.body), deps.storage, ttl),
@@ -49,7 +48,7 @@ export const usersRoutes: ModuleRoutes = async (app, { deps }) => {
     '/users/:username',
     {
       config: { auth: 'optional' },
-      schema: { tags, summary: 'A public profile', params: Type.Object({ username: Type.String({ minLength: 1, maxLength: 30 }) }), response: { 200: PublicUserSchema, ...errors(404) } },
+      schema: { tags, summary: 'A public profile', params: Type.Object({ username: Type.String({ minLength: 1, maxLength: 30 }) }), response: { 200: PublicUserSchema, ...problemResponses(404) } },
     },
     async (req) => {
       const u = await users.visibleByUsername(req.params.username);

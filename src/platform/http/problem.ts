@@ -22,6 +22,11 @@ export const ProblemSchema = Type.Object(
 );
 export type Problem = Static<typeof ProblemSchema>;
 
+/** The `response` entries of a route schema for its error statuses: every one is problem+json. */
+export function problemResponses(...codes: number[]): Record<number, typeof ProblemSchema> {
+  return Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
+}
+
 export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): Problem {
   return { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, code, detail, ...extra };
 }
