@@ -14,7 +14,8 @@ import { usersModule } from './users/module.js';
 /** Every domain module, in the order their routes are registered. */
 export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule, feedModule, commentsModule];
 
-/** Every process defines every job, so any role can enqueue one; only workers run them. */
+/** Every process defines every job and event listener, so any role can enqueue one; only workers run them. */
 export function defineJobs(deps: Deps): void {
   for (const m of modules) for (const def of m.jobs?.(deps) ?? []) deps.jobs.define(def);
+  for (const m of modules) for (const sub of m.listeners?.(deps) ?? []) deps.events.subscribe(sub);
 }

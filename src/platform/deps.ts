@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { createCachePlatform } from './cache/index.js';
 import type { CachePlatform } from './cache/types.js';
 import { openDatabase, type Database } from './db/index.js';
+import { Events } from './events/index.js';
 import { Jobs } from './jobs/index.js';
 import { createMailer } from './mail/index.js';
 import type { Mailer } from './mail/types.js';
@@ -20,6 +21,8 @@ export interface Deps {
   logger: Logger;
   database: Database;
   jobs: Jobs;
+  /** Domain events, delivered to listeners through the job queue (see docs/events.md). */
+  events: Events;
   cache: CachePlatform;
   storage: Storage;
   mailer: Mailer;
@@ -72,7 +75,7 @@ export async function createDeps(config: Config, logger: Logger, opts: CreateDep
       maintenanceIntervalSeconds: opts.jobMaintenanceIntervalSeconds,
     });
     const metrics = createMetrics({ jobCounts: () => jobs.counts() });
-    return { config, logger, database, jobs, cache, storage, mailer, metrics };
+    return { config, logger, database, jobs, events: new Events(jobs), cache, storage, mailer, metrics };
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => {});
     throw err;

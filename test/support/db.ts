@@ -23,7 +23,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     templateBytes ??= readFileSync(inject('pgliteTemplateFile'));
     return { databaseUrl: undefined, pgliteTemplate: new Blob([templateBytes]), drop: async () => {} };
   }
-  const name = `sf_t_${randomBytes(6).toString('hex')}`;
+  // Named after the run's template so a run's teardown only drops its own databases (runs from
+  // several checkouts can share one PostgreSQL).
+  const name = `${inject('pgTemplateDb').replace(/^sf_tpl_/, 'sf_t_')}_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
   try {

@@ -62,8 +62,10 @@ export async function teardown(): Promise<void> {
   if (url && pgTemplate) {
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
-    // Databases test files could not drop (a crashed file) go too.
-    const { rows } = await admin.query<{ datname: string }>("select datname from pg_database where datname like 'sf_t_%' or datname = $1", [pgTemplate]);
+    // This run's databases that test files could not drop (a crashed file) go too; other runs'
+    // databases (another checkout testing at the same time) are left alone.
+    const mine = pgTemplate.replace(/^sf_tpl_/, 'sf_t_') + '\\_%';
+    const { rows } = await admin.query<{ datname: string }>('select datname from pg_database where datname like $1 or datname = $2', [mine, pgTemplate]);
     for (const r of rows) await admin.query(`drop database if exists ${r.datname} with (force)`);
     await admin.end();
   }
