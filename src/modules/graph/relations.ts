@@ -47,3 +47,25 @@ export async function isBlockedEitherWay(db: Executor, a: string, b: string): Pr
     .limit(1);
   return rows.length > 0;
 }
+
+/**
+ * Among `recipientIds`, those who must not hear from `actorId`: either side blocked the other,
+ * or the recipient muted the actor. Three queries whatever the batch size (notification fan-out:
+ * relationsOf answers from one viewer's side, this from many viewers' towards one actor).
+ */
+export async function excludedAudience(db: Executor, actorId: string, recipientIds: string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  const ids = [...new Set(recipientIds)].filter((id) => id !== actorId);
+  if (ids.length === 0) return out;
+  const b = await db
+    .select({ blocker: blocks.blockerId, blocked: blocks.blockedId })
+    .from(blocks)
+    .where(or(and(eq(blocks.blockerId, actorId), inArray(blocks.blockedId, ids)), and(eq(blocks.blockedId, actorId), inArray(blocks.blockerId, ids))));
+  const m = await db
+    .select({ id: mutes.muterId })
+    .from(mutes)
+    .where(and(eq(mutes.mutedId, actorId), inArray(mutes.muterId, ids), or(isNull(mutes.expiresAt), gt(mutes.expiresAt, new Date()))));
+  for (const r of b) out.add(r.blocker === actorId ? r.blocked : r.blocker);
+  for (const r of m) out.add(r.id);
+  return out;
+}
