@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/index.js';
 import { blocks, follows, mutes } from './tables.js';
 
@@ -60,11 +60,12 @@ export async function excludedAudience(db: Executor, actorId: string, recipientI
   const b = await db
     .select({ blocker: blocks.blockerId, blocked: blocks.blockedId })
     .from(blocks)
-    .where(or(and(eq(blocks.blockerId, actorId), inArray(blocks.blockedId, ids)), and(eq(blocks.blockedId, actorId), inArray(blocks.blockerId, ids))));
+    // One array parameter rather than a thousand: planning cost stays flat with the batch size.
+    .where(or(and(eq(blocks.blockerId, actorId), sql`${blocks.blockedId} = any(${sql.param(ids)}::uuid[])`), and(eq(blocks.blockedId, actorId), sql`${blocks.blockerId} = any(${sql.param(ids)}::uuid[])`)));
   const m = await db
     .select({ id: mutes.muterId })
     .from(mutes)
-    .where(and(eq(mutes.mutedId, actorId), inArray(mutes.muterId, ids), or(isNull(mutes.expiresAt), gt(mutes.expiresAt, new Date()))));
+    .where(and(eq(mutes.mutedId, actorId), sql`${mutes.muterId} = any(${sql.param(ids)}::uuid[])`, or(isNull(mutes.expiresAt), gt(mutes.expiresAt, new Date()))));
   for (const r of b) out.add(r.blocker === actorId ? r.blocked : r.blocker);
   for (const r of m) out.add(r.id);
   return out;

@@ -77,7 +77,7 @@ export function notificationListeners(deps: Deps): EventSubscription[] {
       event: 'video.published',
       subscriber,
       handler: async (e) => {
-        if (fansOut(e.visibility)) await deps.jobs.send('notifications.fanout', { videoId: e.videoId, ownerId: e.ownerId, afterId: null });
+        if (fansOut(e.visibility)) await deps.jobs.send('notifications.fanout-plan', { videoId: e.videoId, ownerId: e.ownerId });
       },
     }),
     on({

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
 import type { Executor, Tx } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
@@ -83,7 +83,10 @@ export class NotificationsService {
   async preferencesOf(userIds: string[]): Promise<Map<string, Preferences>> {
     const out = new Map<string, Preferences>();
     if (userIds.length === 0) return out;
-    const rows = await this.db.select().from(notificationPreferences).where(inArray(notificationPreferences.userId, userIds));
+    const rows = await this.db
+      .select()
+      .from(notificationPreferences)
+      .where(sql`${notificationPreferences.userId} = any(${sql.param(userIds)}::uuid[])`);
     const stored = new Map(rows.map((r) => [r.userId, r.prefs]));
     for (const id of userIds) out.set(id, mergePreferences(stored.get(id)));
     return out;

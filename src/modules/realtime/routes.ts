@@ -43,7 +43,6 @@ export const realtimeRoutes: ModuleRoutes = async (app, { deps }) => {
     '/stream',
     {
       websocket: true,
-      config: { rateLimit: { max: 60, timeWindow: 60_000 } },
       schema: {
         tags: ['realtime'],
         summary: 'WebSocket: notifications and channels, live',
