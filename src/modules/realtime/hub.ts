@@ -1,6 +1,6 @@
 import type { Deps } from '../../platform/deps.js';
 import { relationsOf } from '../graph/relations.js';
-import { pubsubChannel, type Envelope } from './publish.js';
+import { decodeEnvelope, pubsubChannel } from './publish.js';
 
 /** What the hub needs of a connection: who is behind it, and a way to send it text. */
 export interface Subscriber {
@@ -51,19 +51,15 @@ export class RealtimeHub {
   private dispatch(channel: string, raw: string): void {
     const e = this.channels.get(channel);
     if (!e) return;
-    let env: Envelope;
-    try {
-      env = JSON.parse(raw) as Envelope;
-    } catch {
-      return;
-    }
+    const env = decodeEnvelope(raw);
+    if (!env) return;
     const subs = [...e.subs];
-    if (env.a === null) {
-      for (const s of subs) s.send(env.m);
+    if (env.actorId === null) {
+      for (const s of subs) s.send(env.json);
       return;
     }
     // Someone's action on a shared channel (a comment): not to those who blocked them or whom they blocked.
-    void this.sendUnlessBlocked(subs, env.a, env.m).catch((err: unknown) => this.deps.logger.warn({ err, channel }, 'realtime delivery failed'));
+    void this.sendUnlessBlocked(subs, env.actorId, env.json).catch((err: unknown) => this.deps.logger.warn({ err, channel }, 'realtime delivery failed'));
   }
 
   private async sendUnlessBlocked(subs: Subscriber[], actorId: string, text: string): Promise<void> {

@@ -5,15 +5,18 @@ export const pubsubChannel = (channel: string) => `rt:${channel}`;
 export const userChannel = (userId: string) => `user:${userId}`;
 
 /**
- * What travels on pub/sub: the JSON text sent to sockets as is (serialised once, however many
- * subscribers), and the account whose action it is, so each process can drop it for a
- * subscriber who blocked or was blocked by that account.
+ * What travels on pub/sub: `<actor id or nothing>\n<message JSON>`. The JSON is sent to sockets
+ * as is (serialised once, however many subscribers, and never parsed again on the way); the actor
+ * lets each process drop it for a subscriber who blocked or was blocked by that account.
  */
-export interface Envelope {
-  /** Acting account, checked against each subscriber's blocks; null for the user's own channel. */
-  a: string | null;
-  /** The message, already JSON. */
-  m: string;
+export function encodeEnvelope(actorId: string | null, json: string): string {
+  return `${actorId ?? ''}\n${json}`;
+}
+
+export function decodeEnvelope(raw: string): { actorId: string | null; json: string } | null {
+  const i = raw.indexOf('\n');
+  if (i < 0) return null;
+  return { actorId: i === 0 ? null : raw.slice(0, i), json: raw.slice(i + 1) };
 }
 
 /**
@@ -22,6 +25,5 @@ export interface Envelope {
  * which is why notifications are stored first and realtime is only the fast path.
  */
 export async function publishRealtime(deps: Deps, channel: string, message: { type: string } & Record<string, unknown>, actorId: string | null = null): Promise<void> {
-  const env: Envelope = { a: actorId, m: JSON.stringify(message) };
-  await deps.cache.pubsub.publish(pubsubChannel(channel), JSON.stringify(env));
+  await deps.cache.pubsub.publish(pubsubChannel(channel), encodeEnvelope(actorId, JSON.stringify(message)));
 }
