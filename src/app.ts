@@ -2,6 +2,7 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { uuidv7 } from 'uuidv7';
@@ -145,12 +146,23 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
         { name: 'reactions', description: 'Likes and saves' },
         { name: 'comments', description: 'Threaded comments on posts (and videos once they land)' },
         { name: 'feed', description: 'Home feed' },
+        { name: 'notifications', description: 'In-app notifications, preferences, web push subscriptions, email unsubscribe' },
+        { name: 'realtime', description: 'WebSocket stream: notifications and live channels' },
         { name: 'admin', description: 'Moderators and admins: users, roles, suspensions, audit log, signing keys' },
       ],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, uiConfig: { deepLinking: true } });
   app.get('/openapi.json', { schema: { hide: true }, config: { rateLimit: false } }, async () => app.swagger());
+
+  // Once for the whole app: every instance would answer every upgrade. Modules add `websocket: true` routes.
+  await app.register(websocket, {
+    options: { maxPayload: 64 * 1024 },
+    preClose(done) {
+      for (const client of this.websocketServer.clients) client.close(1001, 'server shutting down');
+      done();
+    },
+  });
 
   for (const m of modules) {
     if (m.rootRoutes) await app.register(m.rootRoutes, { deps });

@@ -33,6 +33,16 @@ export interface Config {
   /** Where links in emails point (a web client); defaults to PUBLIC_URL. */
   appUrl: string;
   auth: AuthConfig;
+  notifications: NotificationsConfig;
+}
+
+export interface NotificationsConfig {
+  /** Web push: set both keys (`social-flow doctor --generate-vapid` prints a pair); without them subscriptions are only stored. */
+  vapid: { publicKey: string; privateKey: string; subject: string } | undefined;
+  /** How long low-priority notifications wait to be emailed together in one digest. */
+  digestMinutes: number;
+  /** Followers per fan-out job (a new video from someone with 100k followers is 100 jobs of 1000). */
+  fanoutBatchSize: number;
 }
 
 export interface OidcProviderConfig {
@@ -145,6 +155,20 @@ function secret(env: Env, dataDir: string, persist: boolean): string {
   return generated;
 }
 
+function vapid(env: Env): NotificationsConfig['vapid'] {
+  const publicKey = raw(env, 'VAPID_PUBLIC_KEY');
+  const privateKey = raw(env, 'VAPID_PRIVATE_KEY');
+  if (publicKey === undefined && privateKey === undefined) return undefined;
+  if (publicKey === undefined) throw new ConfigError('VAPID_PUBLIC_KEY', 'is required when VAPID_PRIVATE_KEY is set (social-flow doctor --generate-vapid prints a pair)');
+  if (privateKey === undefined) throw new ConfigError('VAPID_PRIVATE_KEY', 'is required when VAPID_PUBLIC_KEY is set (social-flow doctor --generate-vapid prints a pair)');
+  // P-256: an uncompressed public point is 65 bytes, a private scalar 32 (both base64url).
+  if (!/^[A-Za-z0-9_-]{86,88}$/.test(publicKey)) throw new ConfigError('VAPID_PUBLIC_KEY', 'is not a base64url P-256 public key (65 bytes); generate one with social-flow doctor --generate-vapid');
+  if (!/^[A-Za-z0-9_-]{42,44}$/.test(privateKey)) throw new ConfigError('VAPID_PRIVATE_KEY', 'is not a base64url P-256 private key (32 bytes); generate one with social-flow doctor --generate-vapid');
+  const subject = raw(env, 'VAPID_SUBJECT') ?? 'mailto:admin@localhost';
+  if (!/^(mailto:\S+@\S+|https:\/\/\S+)$/.test(subject)) throw new ConfigError('VAPID_SUBJECT', `"${subject}" is not allowed; expected mailto:you@example.com or an https:// URL`);
+  return { publicKey, privateKey, subject };
+}
+
 function oidcProviders(env: Env): OidcProviderConfig[] {
   const names = raw(env, 'OIDC_PROVIDERS');
   if (names === undefined) return [];
@@ -250,6 +274,11 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
         timeCost: int(env, 'ARGON2_ITERATIONS', 2, 1, 20),
       },
       oidc: oidcProviders(env),
+    },
+    notifications: {
+      vapid: vapid(env),
+      digestMinutes: int(env, 'NOTIFICATION_DIGEST_MINUTES', 1440, 0, 7 * 24 * 60),
+      fanoutBatchSize: int(env, 'NOTIFICATION_FANOUT_BATCH', 1000, 10, 10_000),
     },
   };
 }

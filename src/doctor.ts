@@ -91,6 +91,14 @@ export async function collectChecks(config: Config): Promise<Check[]> {
     }
   });
   checks.push({ name: 'email', ok: m.ok, required: Boolean(config.smtpUrl), detail: m.detail, fix: 'check SMTP_URL (smtp://user:pass@host:587 or smtps://...:465)' });
+  const vapid = config.notifications.vapid;
+  checks.push({
+    name: 'web push',
+    ok: vapid !== undefined,
+    required: false,
+    detail: vapid ? `VAPID keys configured (subject ${vapid.subject})` : 'no VAPID keys: push subscriptions are stored, nothing is sent',
+    fix: 'run `social-flow doctor --generate-vapid` and set VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY',
+  });
   return checks;
 }
 

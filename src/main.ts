@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { config as loadDotenv } from 'dotenv';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { runDoctor } from './doctor.js';
+import { generateVapidKeys } from './platform/push/index.js';
 import { ADMIN_PASSWORD_ENV, adminCreateCommand, adminRotateKeysCommand, resolveAdminPassword } from './modules/admin/cli.js';
 import type { Deps } from './platform/deps.js';
 import { createLogger } from './platform/logger.js';
@@ -168,7 +169,13 @@ program
 program
   .command('doctor')
   .description('check Node, ffmpeg/ffprobe, database, Redis, storage and SMTP; say what is missing and how to get it')
-  .action(async () => {
+  .option('--generate-vapid', 'print a fresh VAPID key pair for web push (VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY) and exit')
+  .action(async (opts: { generateVapid?: boolean }) => {
+    if (opts.generateVapid) {
+      const keys = generateVapidKeys();
+      process.stdout.write(`# Web push keys: add to .env (keep the private key secret; changing it invalidates every browser subscription)\nVAPID_PUBLIC_KEY=${keys.publicKey}\nVAPID_PRIVATE_KEY=${keys.privateKey}\n`);
+      return;
+    }
     const config = configOrExit();
     const ok = await runDoctor(config, (line) => process.stdout.write(line + '\n'));
     process.exit(ok ? 0 : 1);

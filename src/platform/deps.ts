@@ -9,6 +9,7 @@ import { Jobs } from './jobs/index.js';
 import { createMailer } from './mail/index.js';
 import type { Mailer } from './mail/types.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { createPushSender, type PushSender } from './push/index.js';
 import { createStorage } from './storage/index.js';
 import type { Storage } from './storage/types.js';
 
@@ -26,6 +27,8 @@ export interface Deps {
   cache: CachePlatform;
   storage: Storage;
   mailer: Mailer;
+  /** Web push (VAPID); `configured` is false without keys. */
+  push: PushSender;
   metrics: Metrics;
 }
 
@@ -76,7 +79,7 @@ export async function createDeps(config: Config, logger: Logger, opts: CreateDep
       maintenanceIntervalSeconds: opts.jobMaintenanceIntervalSeconds,
     });
     const metrics = createMetrics({ jobCounts: () => jobs.counts() });
-    return { config, logger, database, jobs, events: new Events(jobs), cache, storage, mailer, metrics };
+    return { config, logger, database, jobs, events: new Events(jobs), cache, storage, mailer, push: createPushSender(config.notifications.vapid), metrics };
   } catch (err) {
     for (const close of closers.reverse()) await close().catch(() => {});
     throw err;

@@ -1,0 +1,137 @@
+import { sql } from 'drizzle-orm';
+import { uuidv7 } from 'uuidv7';
+import type { Deps } from '../../platform/deps.js';
+import { job, type JobDefinition } from '../../platform/jobs/index.js';
+import { effectiveState } from '../auth/session-state.js';
+import { excludedAudience } from '../graph/relations.js';
+import { GraphService } from '../graph/service.js';
+import { publishRealtime, userChannel } from '../realtime/publish.js';
+import { presentPublic } from '../users/present.js';
+import type { UsersService } from '../users/service.js';
+import { users } from '../users/tables.js';
+import { presentNotification } from './present.js';
+import type { NotificationsService } from './service.js';
+import type { NotificationRow } from './tables.js';
+
+declare module '../../platform/jobs/index.js' {
+  interface JobPayloads {
+    /** Walk a creator's followers by id and queue one page job per NOTIFICATION_FANOUT_BATCH of them. */
+    'notifications.fanout-plan': { videoId: string; ownerId: string };
+    /** One page: the followers after `afterId` (exclusive), NOTIFICATION_FANOUT_BATCH of them. */
+    'notifications.fanout': { videoId: string; ownerId: string; afterId: string | null };
+  }
+}
+
+/**
+ * "New video from someone you follow" to every follower, in pages of NOTIFICATION_FANOUT_BATCH.
+ * A plan job reads only follower ids (an index scan) and queues every page at once, so pages run
+ * in parallel on every worker instead of each waiting for the one before; each page costs a fixed
+ * number of queries (the audience rules, preferences, one insert) whatever its size, and a
+ * retried page or plan inserts nothing twice (dedupe key per video and recipient).
+ */
+export class VideoFanout {
+  private readonly graph: GraphService;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly users: UsersService,
+    private readonly notifications: NotificationsService,
+  ) {
+    this.graph = new GraphService(deps);
+  }
+
+  /** Queue one page job per batch of followers; returns the number of pages. */
+  async plan(videoId: string, ownerId: string): Promise<number> {
+    const batch = this.deps.config.notifications.fanoutBatchSize;
+    let afterId: string | null = null;
+    for (let pages = 0; ; pages++) {
+      const ids = await this.graph.followerIds(ownerId, afterId ?? undefined, batch);
+      if (ids.length === 0) return pages;
+      await this.deps.jobs.send('notifications.fanout', { videoId, ownerId, afterId });
+      if (ids.length < batch) return pages + 1;
+      afterId = ids[ids.length - 1]!;
+    }
+  }
+
+  async page(videoId: string, ownerId: string, afterId: string | null): Promise<number> {
+    const batch = this.deps.config.notifications.fanoutBatchSize;
+    const [owner] = await this.users.byIds([ownerId]);
+    if (!owner || effectiveState(owner.state, owner.suspendedUntil) !== 'active') return 0;
+    const followers = await this.graph.followerIds(ownerId, afterId ?? undefined, batch);
+    if (followers.length === 0) return 0;
+
+    const excluded = await excludedAudience(this.deps.database.db, ownerId, followers);
+    const activeRows = await this.deps.database.db
+      .select({ id: users.id, state: users.state, suspendedUntil: users.suspendedUntil })
+      .from(users)
+      .where(sql`${users.id} = any(${sql.param(followers)}::uuid[])`);
+    const active = new Set(activeRows.filter((u) => effectiveState(u.state, u.suspendedUntil) === 'active').map((u) => u.id));
+    const audience = followers.filter((id) => active.has(id) && !excluded.has(id));
+    const prefs = await this.notifications.preferencesOf(audience);
+    const now = new Date();
+    const due = audience.map((recipientId) => ({ recipientId, p: prefs.get(recipientId)!.video_published })).filter(({ p }) => p.inApp || p.email || p.push);
+    if (due.length === 0) return 0;
+    const rows: NotificationRow[] = due.map(({ recipientId, p }) => ({
+      id: uuidv7(),
+      recipientId,
+      type: 'video_published',
+      groupKey: null,
+      dedupeKey: `video_published:${videoId}`,
+      subjectType: 'video',
+      subjectId: videoId,
+      actorIds: [ownerId],
+      actorCount: 1,
+      data: {},
+      listed: p.inApp,
+      emailState: p.email ? 'digest' : null,
+      createdAt: now,
+      updatedAt: now,
+      readAt: null,
+    }));
+    const col = <K extends keyof NotificationRow>(k: K) => sql.param(rows.map((r) => r[k]));
+    const inserted = await this.deps.database.transaction(async (tx) => {
+      // One statement with one array per column (unnest): a thousand rows are as cheap to plan as one.
+      const res = (await tx.execute(sql`
+        insert into notifications (id, recipient_id, type, dedupe_key, subject_type, subject_id, actor_ids, actor_count, data, listed, email_state, created_at, updated_at)
+        select t.id, t.recipient_id, 'video_published', ${`video_published:${videoId}`}, 'video', ${videoId}::uuid, ${JSON.stringify([ownerId])}::jsonb, 1, '{}'::jsonb, t.listed, t.email_state, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+        from unnest(${col('id')}::uuid[], ${col('recipientId')}::uuid[], ${col('listed')}::boolean[], ${col('emailState')}::text[]) as t(id, recipient_id, listed, email_state)
+        on conflict do nothing
+        returning id`)) as unknown as { rows: { id: string }[] };
+      const ids = new Set(res.rows.map((r) => r.id));
+      const pushIds = new Set(due.filter((d) => d.p.push).map((d) => d.recipientId));
+      const toPush = rows.filter((r) => ids.has(r.id) && pushIds.has(r.recipientId)).map((r) => r.id);
+      if (toPush.length && this.deps.push.configured) await this.deps.jobs.send('notifications.push', { ids: toPush }, { tx });
+      return rows.filter((r) => ids.has(r.id));
+    });
+    // One presented actor for the whole page: the followers passed the rules above, so every
+    // one of them may see the owner.
+    const actor = await presentPublic(owner, this.deps.storage, this.deps.config.signedUrlTtlSeconds);
+    await Promise.all(inserted.filter((r) => r.listed).map((r) => publishRealtime(this.deps, userChannel(r.recipientId), { type: 'notification', data: presentNotification(r, [actor]) })));
+    return inserted.length;
+  }
+}
+
+export function fanoutJobs(fanout: VideoFanout): JobDefinition[] {
+  return [
+    job({
+      name: 'notifications.fanout-plan',
+      retryLimit: 5,
+      retryDelaySeconds: 5,
+      handler: async (data) => {
+        await fanout.plan(data.videoId, data.ownerId);
+      },
+    }),
+    job({
+      name: 'notifications.fanout',
+      retryLimit: 5,
+      retryDelaySeconds: 5,
+      concurrency: 4,
+      handler: async (data) => {
+        await fanout.page(data.videoId, data.ownerId, data.afterId);
+      },
+    }),
+  ];
+}
+
+/** Followers only hear of videos they may watch: public and followers-only ones. */
+export const fansOut = (visibility: string) => visibility === 'public' || visibility === 'followers';
