@@ -5,13 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { videos } from '../../src/modules/videos/tables.js';
 import { httpClient, signUp, type Call, type TestUser } from '../support/auth.js';
-import { ffprobeUrl, makeClip, sha256, startVideoServer, tusCreate, tusOffset, tusPatch, tusUpload, waitForStatus, type VideoServer } from './support.js';
+import { ffprobeUrl, makeClip, sha256, startVideoServer, tusCreate, tusOffset, tusPatch, tusUpload, waitForStatus, type VideoBody, type VideoServer } from './support.js';
+import { playbackQuery } from '../../src/modules/videos/playback.js';
 
 let server: VideoServer;
 let call: Call;
 let clips: string;
 let owner: TestUser;
 let other: TestUser;
+let privateVideo: VideoBody | undefined;
 
 beforeAll(async () => {
   clips = mkdtempSync(path.join(os.tmpdir(), 'sf-clips-'));
@@ -85,7 +87,53 @@ describe('upload, restart, resume, process, play', () => {
     expect(v.status).toBe('ready');
     const [row] = await server.deps.database.db.select().from(videos).where(eq(videos.id, id));
     expect(row!.sourceSha256).toBe(sha256(bytes));
+    privateVideo = v;
   }, 180_000);
+
+  it('keeps a private video unreachable to others through every path; signed links expire and reject tampering', async () => {
+    const v = privateVideo!;
+    const c = httpClient(server.url);
+    expect((await c('GET', `/api/v1/videos/${v.id}`)).status).toBe(404);
+    expect((await c('GET', `/api/v1/videos/${v.id}`, { token: other.accessToken })).status).toBe(404);
+    expect((await c('POST', `/api/v1/videos/${v.id}/views`, { token: other.accessToken })).status).toBe(404);
+    expect((await c('POST', `/api/v1/videos/${v.id}/like`, { token: other.accessToken })).status).toBe(404);
+    expect((await c('GET', `/api/v1/videos/${v.id}/comments`, { token: other.accessToken })).status).toBe(404);
+    const own = await c('GET', `/api/v1/users/${owner.username}/videos`, { token: other.accessToken });
+    expect((own.body.items as { id: string }[]).map((i) => i.id)).not.toContain(v.id);
+
+    // The owner's links work ...
+    const master = await fetch(v.hlsUrl!);
+    expect(master.status).toBe(200);
+    const variant = (await master.text()).split('\n').find((l) => l.startsWith('http'))!;
+    const playlist = await (await fetch(variant)).text();
+    const segment = playlist.split('\n').find((l) => l.startsWith('http'))!;
+    expect((await fetch(segment)).status).toBe(200);
+    expect((await fetch(v.thumbnailUrl!)).status).toBe(200);
+
+    // ... and nothing else does: no signature, a changed one, a changed expiry, another video's, an expired one.
+    const bare = v.hlsUrl!.split('?')[0]!;
+    expect((await fetch(bare)).status).toBe(400);
+    const sig = new URL(v.hlsUrl!).searchParams.get('sig')!;
+    const exp = new URL(v.hlsUrl!).searchParams.get('exp')!;
+    const flip = (s: string) => (s[0] === 'A' ? 'B' : 'A') + s.slice(1);
+    for (const url of [
+      `${bare}?exp=${exp}&sig=${flip(sig)}`,
+      `${bare}?exp=${Number(exp) + 1000}&sig=${sig}`,
+      variant.replace(/sig=[^&]+/, `sig=${flip(sig)}`),
+      segment.replace(/sig=[^&]+/, (m) => `sig=${flip(m.slice(4))}`),
+      v.thumbnailUrl!.replace(/sig=[^&]+/, (m) => `sig=${flip(m.slice(4))}`),
+      segment.replace(/exp=\d+/, (m) => `exp=${Number(m.slice(4)) + 1000}`),
+    ]) {
+      const r = await fetch(url);
+      expect(r.status, url).toBe(403);
+    }
+    const old = playbackQuery(server.config.secretKey, v.id, 60, Date.now() - 3_600_000);
+    const expired = await fetch(`${bare}?${old}`);
+    expect(expired.status).toBe(403);
+    expect(((await expired.json()) as { code: string }).code).toBe('videos.playback_expired');
+    const staleSegment = await fetch(`${server.url}/files/${new URL(segment).pathname.replace(/^\/files\//, '')}?exp=${Math.floor(Date.now() / 1000) - 10}&sig=${new URL(segment).searchParams.get('sig')}`);
+    expect(staleSegment.status).toBe(403);
+  });
 
   it('publishes an HLS ladder capped at the source, valid for ffprobe, with thumbnail and storyboard', async () => {
     const call2 = httpClient(server.url);

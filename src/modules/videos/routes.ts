@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
 import { problemResponses as errors } from '../../platform/http/problem.js';
 import type { ModuleRoutes } from '../types.js';
 import { VideoPageSchema, VideoSchema } from './present.js';
@@ -32,10 +31,6 @@ const Created = Type.Object(
   { id: Type.String({ format: 'uuid' }), upload: Type.Object({ url: Type.String({ description: 'tus creation URL for this video (POST with Upload-Length, then PATCH the bytes to the Location answered)' }) }) },
   { title: 'VideoCreated' },
 );
-
-function m3u8(reply: FastifyReply, body: string) {
-  return reply.header('content-type', 'application/vnd.apple.mpegurl').header('cache-control', 'private, max-age=5').send(body);
-}
 
 export const videoRoutes: ModuleRoutes = async (app, { deps }) => {
   const videos = videosServiceFor(deps);
