@@ -227,8 +227,8 @@ describe('views, progress, likes, comments', () => {
 
   it('stores the resume position; completion once past 90 %', async () => {
     const id = await readyVideo('public');
-    const progress = (body: unknown, token: string | undefined = other.accessToken) => call('POST', `/api/v1/videos/${id}/progress`, { token, body });
-    expect((await progress({ positionSeconds: 5 }, undefined)).status).toBe(401);
+    const progress = (body: unknown) => call('POST', `/api/v1/videos/${id}/progress`, { token: other.accessToken, body });
+    expect((await call('POST', `/api/v1/videos/${id}/progress`, { body: { positionSeconds: 5 } })).status).toBe(401);
     for (const bad of [{}, { positionSeconds: -1 }, { positionSeconds: 'x' }, { positionSeconds: 5, watchedSeconds: -3 }, { positionSeconds: 5, extra: true }, { positionSeconds: 500 }]) {
       expect((await progress(bad)).status, JSON.stringify(bad)).toBe(400);
     }
@@ -274,7 +274,7 @@ describe('views, progress, likes, comments', () => {
     expect((await call('POST', `/api/v1/comments/${c1.body.id as string}/pin`, { token: follower.accessToken })).status).toBe(404);
     const pinned = await call('POST', `/api/v1/comments/${c1.body.id as string}/pin`, { token: owner.accessToken });
     expect(pinned.status).toBe(200);
-    expect(pinned.body.pinnedAt).toEqual(expect.any(String));
+    expect(pinned.body.pinned).toBe(true);
 
     // The video owner may remove comments on it; the counter follows.
     expect((await call('DELETE', `/api/v1/comments/${reply.body.id as string}`, { token: owner.accessToken })).status).toBe(204);
