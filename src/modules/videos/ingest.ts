@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Deps } from '../../platform/deps.js';
 import { probe, ProbeError } from '../../platform/media/index.js';
 import type { SourceStore } from './source.js';
@@ -19,7 +19,7 @@ export async function failVideo(deps: Deps, videoId: string, code: string, reaso
     const [v] = await tx
       .update(videos)
       .set({ status: 'failed', failureCode: code, statusReason: reason, updatedAt: new Date() })
-      .where(and(eq(videos.id, videoId)))
+      .where(eq(videos.id, videoId))
       .returning({ ownerId: videos.ownerId });
     if (v) await deps.events.publish('video.failed', { videoId, ownerId: v.ownerId, reason }, { tx });
   });
@@ -63,7 +63,7 @@ export async function ingestUpload(deps: Deps, source: SourceStore, videoId: str
         bitRate: info.bitRate,
         updatedAt: new Date(),
       })
-      .where(and(eq(videos.id, videoId), eq(videos.status, 'uploading')))
+      .where(and(eq(videos.id, videoId), eq(videos.status, 'uploading'), isNull(videos.deletedAt)))
       .returning({ id: videos.id });
     if (v) await deps.jobs.send('videos.transcode', { videoId }, { tx, singletonKey: videoId });
   });
