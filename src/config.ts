@@ -34,6 +34,7 @@ export interface Config {
   appUrl: string;
   auth: AuthConfig;
   notifications: NotificationsConfig;
+  video: VideoConfig;
 }
 
 export interface NotificationsConfig {
@@ -43,6 +44,26 @@ export interface NotificationsConfig {
   digestMinutes: number;
   /** Followers per fan-out job (a new video from someone with 100k followers is 100 jobs of 1000). */
   fanoutBatchSize: number;
+}
+
+export interface VideoConfig {
+  /** Largest single upload (tus Upload-Length). */
+  maxUploadBytes: number;
+  /** Sum of a user's source uploads (videos not deleted). */
+  userQuotaBytes: number;
+  maxDurationSeconds: number;
+  /** Rendition heights, ascending; each video gets those at or below its own height (at least the lowest). */
+  ladder: number[];
+  /** Transcodes run in parallel per worker process. */
+  transcodeConcurrency: number;
+  /** A transcode still running after this long is taken as lost (its worker died) and run again. */
+  transcodeTimeoutSeconds: number;
+  /** Target HLS segment length. */
+  segmentSeconds: number;
+  /** x264 preset: speed against size. */
+  x264Preset: 'ultrafast' | 'superfast' | 'veryfast' | 'faster' | 'fast' | 'medium' | 'slow';
+  /** A viewer (or anonymous fingerprint) counts once per video per window. */
+  viewWindowSeconds: number;
 }
 
 export interface OidcProviderConfig {
@@ -169,6 +190,20 @@ function vapid(env: Env): NotificationsConfig['vapid'] {
   return { publicKey, privateKey, subject };
 }
 
+const LADDER_HEIGHTS = [144, 240, 360, 480, 720, 1080, 1440, 2160];
+
+function ladder(env: Env): number[] {
+  const v = raw(env, 'VIDEO_LADDER');
+  if (v === undefined) return [144, 240, 360, 480, 720, 1080];
+  const heights = v.split(',').map((s) => s.trim().replace(/p$/i, ''));
+  const out: number[] = [];
+  for (const h of heights) {
+    if (!/^\d+$/.test(h) || !LADDER_HEIGHTS.includes(Number(h))) throw new ConfigError('VIDEO_LADDER', `"${h}" is not a rendition height; expected a comma-separated list of ${LADDER_HEIGHTS.join(', ')}`);
+    if (!out.includes(Number(h))) out.push(Number(h));
+  }
+  return out.sort((a, b) => a - b);
+}
+
 function oidcProviders(env: Env): OidcProviderConfig[] {
   const names = raw(env, 'OIDC_PROVIDERS');
   if (names === undefined) return [];
@@ -279,6 +314,17 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
       vapid: vapid(env),
       digestMinutes: int(env, 'NOTIFICATION_DIGEST_MINUTES', 1440, 0, 7 * 24 * 60),
       fanoutBatchSize: int(env, 'NOTIFICATION_FANOUT_BATCH', 1000, 10, 10_000),
+    },
+    video: {
+      maxUploadBytes: int(env, 'VIDEO_MAX_UPLOAD_BYTES', 8 * 1024 ** 3, 1024, 1024 ** 4),
+      userQuotaBytes: int(env, 'VIDEO_USER_QUOTA_BYTES', 50 * 1024 ** 3, 1024, 1024 ** 5),
+      maxDurationSeconds: int(env, 'VIDEO_MAX_DURATION_SECONDS', 4 * 3600, 1, 48 * 3600),
+      ladder: ladder(env),
+      transcodeConcurrency: int(env, 'VIDEO_TRANSCODE_CONCURRENCY', 1, 1, 32),
+      transcodeTimeoutSeconds: int(env, 'VIDEO_TRANSCODE_TIMEOUT_SECONDS', 3 * 3600, 2, 48 * 3600),
+      segmentSeconds: int(env, 'VIDEO_SEGMENT_SECONDS', 4, 2, 10),
+      x264Preset: oneOf(env, 'VIDEO_X264_PRESET', 'veryfast', ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow'] as const),
+      viewWindowSeconds: int(env, 'VIDEO_VIEW_WINDOW_SECONDS', 6 * 3600, 1, 30 * 86_400),
     },
   };
 }

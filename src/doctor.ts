@@ -5,6 +5,7 @@ import { redactUrl, type Config } from './config.js';
 import { createCachePlatform } from './platform/cache/index.js';
 import { embeddedDatabaseHolder, openDatabase } from './platform/db/index.js';
 import { createMailer } from './platform/mail/index.js';
+import { detectEncoders } from './platform/media/index.js';
 import { createStorage } from './platform/storage/index.js';
 
 const run = promisify(execFile);
@@ -45,6 +46,12 @@ export async function collectChecks(config: Config): Promise<Check[]> {
     const r = await attempt(() => binary(bin));
     checks.push({ name: bin, ok: r.ok, required: true, detail: r.ok ? r.detail : 'not found on PATH', fix: 'Debian/Ubuntu: sudo apt-get install ffmpeg; macOS: brew install ffmpeg' });
   }
+  const enc = await attempt(async () => {
+    const { found, missing } = await detectEncoders();
+    if (missing.length) throw new Error(`missing ${missing.join(', ')} (found ${found.join(', ') || 'none'})`);
+    return found.join(', ');
+  });
+  checks.push({ name: 'video encoders', ok: enc.ok, required: true, detail: enc.detail, fix: 'install an ffmpeg built with libx264 and the native aac encoder (Debian/Ubuntu: sudo apt-get install ffmpeg)' });
 
   const db = await attempt(async () => {
     const holder = config.databaseUrl ? undefined : embeddedDatabaseHolder(path.join(config.dataDir, 'db'));

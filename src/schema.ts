@@ -8,3 +8,4 @@ export * from './modules/posts/tables.js';
 export * from './modules/comments/tables.js';
 export * from './modules/reactions/tables.js';
 export * from './modules/notifications/tables.js';
+export * from './modules/videos/tables.js';

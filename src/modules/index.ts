@@ -12,9 +12,10 @@ import { reactionsModule } from './reactions/module.js';
 import { realtimeModule } from './realtime/module.js';
 import type { AppModule } from './types.js';
 import { usersModule } from './users/module.js';
+import { videosModule } from './videos/module.js';
 
 /** Every domain module, in the order their routes are registered. */
-export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule, feedModule, commentsModule, notificationsModule, realtimeModule];
+export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule, feedModule, commentsModule, videosModule, notificationsModule, realtimeModule];
 
 /** Every process defines every job and event listener, so any role can enqueue one; only workers run them. */
 export function defineJobs(deps: Deps): void {

@@ -9,6 +9,7 @@ import { postNotFound } from '../posts/reader.js';
 import { postsServicesFor } from '../posts/service.js';
 import { posts } from '../posts/tables.js';
 import { likes } from '../reactions/tables.js';
+import { videoCommentTarget } from '../videos/social.js';
 import { presentPublic, type PublicUser } from '../users/present.js';
 import type { UsersService } from '../users/service.js';
 import type { UserRow } from '../users/tables.js';
@@ -49,6 +50,8 @@ export interface CommentTargetAdapter {
   assertVisible(ex: Executor, viewerId: string | null, id: string): Promise<{ ownerId: string }>;
   /** The owner whatever the visibility; `lock` takes the target's row lock (pinning serialises on it). */
   ownerOf(tx: Executor, id: string, lock?: boolean): Promise<string | undefined>;
+  /** Targets that keep a comment counter (videos.comment_count) move it here, in the comment's transaction. */
+  adjustComments?(tx: Tx, id: string, delta: 1 | -1): Promise<void>;
 }
 
 export type CommentTargets = Partial<Record<CommentTarget, CommentTargetAdapter>>;
@@ -150,6 +153,7 @@ export class CommentsService {
       const id = uuidv7();
       await tx.insert(comments).values({ id, targetType: type, targetId, authorId, parentId, depth, text });
       await this.deps.events.publish('comment.created', { commentId: id, authorId, targetType: type, targetId, targetOwnerId: ownerId, parentId, parentAuthorId, text }, { tx });
+      await target.adjustComments?.(tx, targetId, 1);
       return id;
     });
   }
@@ -199,6 +203,7 @@ export class CommentsService {
       if (c.authorId !== userId && (await this.target(c.targetType).ownerOf(tx, c.targetId)) !== userId) throw commentNotFound();
       await tx.update(comments).set({ deletedAt: new Date(), pinnedAt: null }).where(eq(comments.id, id));
       await this.deps.events.publish('comment.deleted', { commentId: id, authorId: c.authorId, targetType: c.targetType, targetId: c.targetId }, { tx });
+      await this.target(c.targetType).adjustComments?.(tx, c.targetId, -1);
       if (c.parentId)
         await tx
           .update(comments)
@@ -352,11 +357,11 @@ export async function commentLikeCount(ex: Executor, id: string): Promise<number
 
 const built = new WeakMap<Deps, CommentsService>();
 
-/** One service per Deps (stateless), generic over target kinds; only posts are wired today. */
+/** One service per Deps (stateless), generic over target kinds; posts and videos are wired. */
 export function commentsServiceFor(deps: Deps): CommentsService {
   let s = built.get(deps);
   if (!s) {
-    s = new CommentsService(deps, postsServicesFor(deps).users, { post: postCommentTarget(deps) });
+    s = new CommentsService(deps, postsServicesFor(deps).users, { post: postCommentTarget(deps), video: videoCommentTarget() });
     built.set(deps, s);
   }
   return s;

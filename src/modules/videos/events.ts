@@ -1,12 +1,10 @@
-/**
- * What the videos module publishes (docs/events.md), in the transaction of the change. Declared
- * ahead of the videos module itself so listeners (notifications, discovery) can be written against it.
- */
+import type { VideoVisibility } from './tables.js';
+
 declare module '../../platform/events/index.js' {
   interface DomainEvents {
-    /** Once, when a video first becomes playable. */
-    'video.published': { videoId: string; ownerId: string; visibility: 'public' | 'unlisted' | 'followers' | 'private' };
-    /** Processing finished: every rendition is published. */
+    /** Once, when a video first becomes playable (its first rendition is published). */
+    'video.published': { videoId: string; ownerId: string; visibility: VideoVisibility };
+    /** Processing finished: every rendition, thumbnail and storyboard is stored. */
     'video.ready': { videoId: string; ownerId: string };
     'video.failed': { videoId: string; ownerId: string; reason: string };
     /** Metadata or visibility changed. */

@@ -1,0 +1,156 @@
+/**
+ * Video pipeline figures (issue 5 targets), embedded defaults, one process:
+ *
+ *   npx tsx bench/video.ts [--seconds 60] [--height 1080] [--upload-mib 1024] [--skip-upload]
+ *
+ * 1. A lavfi test clip (testsrc2 + sine) of --seconds at --height is made once.
+ * 2. Raw ffmpeg: the same ladder in one command (the args the pipeline uses for its rungs).
+ * 3. Pipeline: probe + transcode job (first rung, thumbnail, storyboard, the rest, storage puts),
+ *    timed from ingest to `ready`, with the time to the first playable rung next to it.
+ *    Target: pipeline wall time <= 1.1 x raw ffmpeg.
+ * 4. tus: a --upload-mib file PATCHed in 64 MiB requests to the real server over loopback, against a
+ *    streamed local disk copy of the same file. RSS is this process's (server and client both).
+ *    Targets: RSS growth < 100 MB, throughput >= 0.8 x disk copy.
+ *
+ * The machine may be shared: figures move with its load. The last line is one JSON object.
+ */
+import { execFileSync } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { eq } from 'drizzle-orm';
+import { uuidv7 } from 'uuidv7';
+import { loadConfig } from '../src/config.js';
+import { users } from '../src/modules/users/tables.js';
+import { ingestUpload } from '../src/modules/videos/ingest.js';
+import { videosServiceFor } from '../src/modules/videos/service.js';
+import { sourceStoreFor } from '../src/modules/videos/source.js';
+import { videos } from '../src/modules/videos/tables.js';
+import { createLogger } from '../src/platform/logger.js';
+import { hlsArgs, probe, rungsFor, runTool } from '../src/platform/media/index.js';
+import { servicesFor } from '../src/modules/services.js';
+import type { Deps } from '../src/platform/deps.js';
+import { startServer } from '../src/server.js';
+
+const { values: args } = parseArgs({
+  options: { seconds: { type: 'string', default: '60' }, height: { type: 'string', default: '1080' }, 'upload-mib': { type: 'string', default: '1024' }, 'skip-upload': { type: 'boolean', default: false } },
+  strict: true,
+});
+const seconds = Number(args.seconds);
+const height = Number(args.height);
+const uploadMiB = Number(args['upload-mib']);
+const say = (s: string) => process.stdout.write(s + '\n');
+const secs = (ms: number) => Math.round(ms / 10) / 100;
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'sf-bench-video-'));
+const figures: Record<string, unknown> = { seconds, height, cpus: os.cpus().length, loadavg: os.loadavg()[0] };
+const env = { VIDEO_LADDER: '144,240,360,480,720,1080', VIDEO_SEGMENT_SECONDS: '4', VIDEO_X264_PRESET: 'veryfast' };
+
+try {
+  const width = Math.round((height * 16) / 9 / 2) * 2;
+  const clip = path.join(dir, 'source.mp4');
+  say(`making a ${seconds} s ${width}x${height} test clip ...`);
+  execFileSync('ffmpeg', ['-hide_banner', '-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=30:duration=${seconds}`, '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip]);
+
+  const info = await probe(clip);
+  const config = loadConfig({ DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'silent', SECRET_KEY: 'b'.repeat(32), PORT: '0', RATE_LIMIT_MAX: '1000000', ...env }, { persistSecret: false });
+  const rungs = rungsFor(config.video.ladder, info.height);
+
+  say(`raw ffmpeg: ladder ${rungs.map((r) => r.height).join('/')} in one command ...`);
+  const rawOut = path.join(dir, 'raw');
+  for (const r of rungs) mkdirSync(path.join(rawOut, `${r.height}p`), { recursive: true });
+  let t0 = performance.now();
+  await runTool('ffmpeg', hlsArgs({ input: clip, rungs, outDir: (r) => path.join(rawOut, `${r.height}p`), source: { width: info.width, height: info.height, hasAudio: true }, segmentSeconds: config.video.segmentSeconds, preset: config.video.x264Preset }));
+  const rawMs = performance.now() - t0;
+  say(`  raw ffmpeg ladder: ${secs(rawMs)} s`);
+  rmSync(rawOut, { recursive: true, force: true });
+
+  const server = await startServer(config, createLogger('silent'), ['api', 'worker'], { jobPollingIntervalSeconds: 0.5, onProgress: () => {} });
+  try {
+    const { deps } = server;
+    const ownerId = uuidv7();
+    await deps.database.db.insert(users).values({ id: ownerId, username: 'bench_video', email: 'bench_video@example.test' } as typeof users.$inferInsert);
+
+    say('pipeline: ingest (ffprobe) + transcode job to ready ...');
+    const { id } = await videosServiceFor(deps).create(ownerId, { title: 'bench' });
+    const source = await sourceStoreFor(deps);
+    mkdirSync(path.join(config.dataDir, 'uploads'), { recursive: true });
+    await pipeline(createReadStream(clip), createWriteStream(await source.location(id)));
+    t0 = performance.now();
+    await ingestUpload(deps, source, id);
+    let firstMs = 0;
+    for (;;) {
+      const [v] = await deps.database.db.select().from(videos).where(eq(videos.id, id));
+      if (!firstMs && v?.publishedAt) {
+        firstMs = performance.now() - t0;
+        say(`  first rung playable after ${secs(firstMs)} s`);
+      }
+      if (v?.status === 'ready' || v?.status === 'failed') {
+        if (v.status === 'failed') throw new Error(`pipeline failed: ${v.statusReason}`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const pipelineMs = performance.now() - t0;
+    say(`  full ladder ready after ${secs(pipelineMs)} s (raw ffmpeg ${secs(rawMs)} s, ratio ${(pipelineMs / rawMs).toFixed(2)}; target <= 1.1)`);
+    Object.assign(figures, { rungs: rungs.map((r) => r.height), rawFfmpegSeconds: secs(rawMs), pipelineSeconds: secs(pipelineMs), pipelineToRawRatio: Math.round((pipelineMs / rawMs) * 100) / 100, firstRungSeconds: secs(firstMs) });
+
+    if (!args['skip-upload']) {
+      const big = path.join(dir, 'big.bin');
+      say(`tus: writing a ${uploadMiB} MiB file ...`);
+      const block = randomBytes(1024 * 1024);
+      const fd = openSync(big, 'w');
+      for (let i = 0; i < uploadMiB; i++) writeSync(fd, block);
+      closeSync(fd);
+      const size = statSync(big).size;
+
+      t0 = performance.now();
+      await pipeline(createReadStream(big), createWriteStream(path.join(dir, 'copy.bin')));
+      const copyMs = performance.now() - t0;
+      rmSync(path.join(dir, 'copy.bin'));
+      const copyMBs = size / 1e6 / (copyMs / 1000);
+      say(`  local disk copy: ${secs(copyMs)} s, ${copyMBs.toFixed(0)} MB/s`);
+
+      const video = await videosServiceFor(deps).create(ownerId, { title: 'big' });
+      const upToken = await bearer(deps, ownerId);
+      const created = await fetch(video.upload.url.replace(config.publicUrl, server.url!), { method: 'POST', headers: { 'tus-resumable': '1.0.0', authorization: upToken, 'upload-length': String(size) } });
+      if (created.status !== 201) throw new Error(`tus create ${created.status}`);
+      const location = new URL(created.headers.get('location')!, server.url).toString();
+      global.gc?.();
+      const rss0 = process.memoryUsage().rss;
+      let rssMax = rss0;
+      const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 50);
+      const chunk = 64 * 1024 * 1024;
+      t0 = performance.now();
+      for (let offset = 0; offset < size; offset += chunk) {
+        const end = Math.min(size, offset + chunk) - 1;
+        const body = Readable.toWeb(createReadStream(big, { start: offset, end, highWaterMark: 1024 * 1024 })) as ReadableStream;
+        const r = await fetch(location, { method: 'PATCH', headers: { 'tus-resumable': '1.0.0', authorization: upToken, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }, body, duplex: 'half' } as RequestInit);
+        if (r.status !== 204) throw new Error(`PATCH ${r.status}: ${await r.text()}`);
+      }
+      const upMs = performance.now() - t0;
+      clearInterval(sampler);
+      const upMBs = size / 1e6 / (upMs / 1000);
+      const growthMB = Math.round((rssMax - rss0) / 1e6);
+      say(`  tus upload: ${secs(upMs)} s, ${upMBs.toFixed(0)} MB/s (${(upMBs / copyMBs).toFixed(2)} x disk copy; target >= 0.8), RSS growth ${growthMB} MB (target < 100)`);
+      Object.assign(figures, { uploadMiB, diskCopyMBs: Math.round(copyMBs), tusMBs: Math.round(upMBs), tusToCopyRatio: Math.round((upMBs / copyMBs) * 100) / 100, tusRssGrowthMB: growthMB });
+    }
+  } finally {
+    await server.stop();
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+process.stdout.write(JSON.stringify(figures) + '\n');
+
+/** A session for the benchmark user, opened by the auth service as a sign-in would. */
+async function bearer(deps: Deps, userId: string): Promise<string> {
+  const { auth } = servicesFor(deps);
+  const [u] = await deps.database.db.select().from(users).where(eq(users.id, userId));
+  const s = await auth.startSession(u!, 'password', { ip: '127.0.0.1', userAgent: 'bench' });
+  return `Bearer ${s.accessToken}`;
+}

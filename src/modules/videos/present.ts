@@ -1,0 +1,87 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { Storage } from '../../platform/storage/types.js';
+import { PublicUserSchema, presentPublic } from '../users/present.js';
+import type { UserRow } from '../users/tables.js';
+import { playbackQuery } from './playback.js';
+import { VIDEO_STATUSES, VIDEO_VISIBILITIES, type VideoRow } from './tables.js';
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+export const VideoSchema = Type.Object(
+  {
+    id: Type.String({ format: 'uuid' }),
+    owner: PublicUserSchema,
+    title: Type.String(),
+    description: Type.String(),
+    tags: Type.Array(Type.String()),
+    category: Nullable(Type.String()),
+    language: Nullable(Type.String()),
+    visibility: Type.Union(VIDEO_VISIBILITIES.map((v) => Type.Literal(v))),
+    status: Type.Union(VIDEO_STATUSES.map((v) => Type.Literal(v))),
+    statusReason: Type.Optional(Type.String({ description: 'Why processing failed, in words for the creator' })),
+    failureCode: Type.Optional(Type.String({ description: 'not_a_video, no_video_stream, corrupt, too_long, checksum_mismatch, transcode_failed' })),
+    moderationState: Type.Union([Type.Literal('visible'), Type.Literal('held'), Type.Literal('removed')]),
+    ageRestricted: Type.Boolean(),
+    duration: Type.Optional(Type.Number({ description: 'Seconds' })),
+    width: Type.Optional(Type.Integer()),
+    height: Type.Optional(Type.Integer()),
+    renditions: Type.Array(Type.Object({ height: Type.Integer(), width: Type.Integer() }), { description: 'Published renditions (the master playlist lists exactly these)' }),
+    hlsUrl: Type.Optional(Type.String({ description: 'Signed, expiring HLS master playlist; present as soon as the first rendition is published' })),
+    thumbnailUrl: Type.Optional(Type.String()),
+    storyboardUrl: Type.Optional(Type.String({ description: 'Signed WebVTT file of seek-preview tiles' })),
+    likeCount: Type.Integer(),
+    commentCount: Type.Integer(),
+    viewCount: Type.Integer(),
+    createdAt: Type.String({ format: 'date-time' }),
+    publishedAt: Nullable(Type.String({ format: 'date-time' })),
+    updatedAt: Type.String({ format: 'date-time' }),
+    viewer: Nullable(Type.Object({ liked: Type.Boolean(), positionSeconds: Type.Number({ description: 'Where to resume' }) })),
+  },
+  { title: 'Video' },
+);
+export type PresentedVideo = Static<typeof VideoSchema>;
+
+export const VideoPageSchema = Type.Object({ items: Type.Array(VideoSchema), nextCursor: Nullable(Type.String()) }, { title: 'VideoPage' });
+export type VideoPage = Static<typeof VideoPageSchema>;
+
+export interface PresentContext {
+  storage: Storage;
+  secretKey: string;
+  publicUrl: string;
+  ttlSeconds: number;
+  viewer: Map<string, { liked: boolean; positionSeconds: number }> | null;
+}
+
+export async function presentVideo(v: VideoRow, owner: UserRow, ctx: PresentContext): Promise<PresentedVideo> {
+  const query = playbackQuery(ctx.secretKey, v.id, ctx.ttlSeconds);
+  const base = `${ctx.publicUrl}/api/v1/videos/${v.id}`;
+  return {
+    id: v.id,
+    owner: await presentPublic(owner, ctx.storage, ctx.ttlSeconds),
+    title: v.title,
+    description: v.description,
+    tags: v.tags,
+    category: v.category,
+    language: v.language,
+    visibility: v.visibility,
+    status: v.status,
+    ...(v.statusReason ? { statusReason: v.statusReason } : {}),
+    ...(v.failureCode ? { failureCode: v.failureCode } : {}),
+    moderationState: v.moderationState,
+    ageRestricted: v.ageRestricted,
+    ...(v.durationSeconds !== null ? { duration: v.durationSeconds } : {}),
+    ...(v.width !== null ? { width: v.width } : {}),
+    ...(v.height !== null ? { height: v.height } : {}),
+    renditions: [...v.renditions].sort((a, b) => a.height - b.height).map((r) => ({ height: r.height, width: r.width })),
+    ...(v.renditions.length > 0 ? { hlsUrl: `${base}/hls/master.m3u8?${query}` } : {}),
+    ...(v.thumbnailKey ? { thumbnailUrl: await ctx.storage.signedUrl(v.thumbnailKey, ctx.ttlSeconds) } : {}),
+    ...(v.storyboard ? { storyboardUrl: `${base}/storyboard.vtt?${query}` } : {}),
+    likeCount: v.likeCount,
+    commentCount: v.commentCount,
+    viewCount: v.viewCount,
+    createdAt: v.createdAt.toISOString(),
+    publishedAt: v.publishedAt?.toISOString() ?? null,
+    updatedAt: v.updatedAt.toISOString(),
+    viewer: ctx.viewer ? (ctx.viewer.get(v.id) ?? { liked: false, positionSeconds: 0 }) : null,
+  };
+}

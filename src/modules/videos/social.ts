@@ -1,0 +1,63 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { executeRaw } from '../../platform/db/index.js';
+import type { CommentTargetAdapter } from '../comments/service.js';
+import type { ReactionTargetAdapter } from '../reactions/service.js';
+import { visibleVideoRows } from './rules.js';
+import { videoNotFound } from './service.js';
+import { videos } from './tables.js';
+
+/** Videos as something to like: visibility by the video rules, like_count moved in the like's transaction. */
+export function videoReactionTarget(): ReactionTargetAdapter {
+  return {
+    async assertReactable(tx, userId, id) {
+      const v = (await visibleVideoRows(tx, userId, [id], 'direct')).get(id);
+      if (!v) throw videoNotFound();
+      return v.video.ownerId;
+    },
+    async adjustLikes(tx, id, delta) {
+      const [row] = await tx
+        .update(videos)
+        .set({ likeCount: sql`greatest(0, ${videos.likeCount} + ${delta})` })
+        .where(eq(videos.id, id))
+        .returning({ n: videos.likeCount });
+      return row?.n;
+    },
+    async likeCount(ex, id) {
+      const [row] = await ex.select({ n: videos.likeCount }).from(videos).where(eq(videos.id, id));
+      return row?.n;
+    },
+    async reconcileLikes(db) {
+      const { rows } = await executeRaw<{ id: string }>(
+        db,
+        `update videos v set like_count = coalesce(c.n, 0)
+           from videos v2
+           left join (select target_id, count(*)::int as n from likes where target_type = 'video' group by target_id) c on c.target_id = v2.id
+          where v.id = v2.id and v.like_count <> coalesce(c.n, 0)
+          returning v.id`,
+      );
+      return rows.length;
+    },
+  };
+}
+
+/** Videos as comment targets: the video rules decide who may read and comment; the owner pins and moderates. */
+export function videoCommentTarget(): CommentTargetAdapter {
+  return {
+    async assertVisible(ex, viewerId, id) {
+      const hit = (await visibleVideoRows(ex, viewerId, [id], 'direct')).get(id);
+      if (!hit) throw videoNotFound();
+      return { ownerId: hit.video.ownerId };
+    },
+    async ownerOf(ex, id, lock = false) {
+      const q = ex.select({ ownerId: videos.ownerId }).from(videos).where(eq(videos.id, id));
+      const [v] = lock ? await q.for('update') : await q;
+      return v?.ownerId;
+    },
+    async adjustComments(tx, id, delta) {
+      await tx
+        .update(videos)
+        .set({ commentCount: sql`greatest(0, ${videos.commentCount} + ${delta})` })
+        .where(and(eq(videos.id, id)));
+    },
+  };
+}

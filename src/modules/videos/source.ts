@@ -1,0 +1,69 @@
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { DataStore } from '@tus/utils';
+import type { Deps } from '../../platform/deps.js';
+import type { S3Storage } from '../../platform/storage/s3.js';
+
+/**
+ * Where uploaded sources live: the tus store itself (a folder under DATA_DIR for the embedded
+ * column, the S3 bucket in production, named by video id), so a finished upload is never copied.
+ */
+export interface SourceStore {
+  datastore: DataStore;
+  /** A path or URL ffmpeg/ffprobe can read the source from. */
+  location(videoId: string): Promise<string>;
+  read(videoId: string): Promise<Readable>;
+  remove(videoId: string): Promise<void>;
+}
+
+const built = new WeakMap<Deps, Promise<SourceStore>>();
+
+export function sourceStoreFor(deps: Deps): Promise<SourceStore> {
+  let s = built.get(deps);
+  if (!s) {
+    s = makeSourceStore(deps);
+    built.set(deps, s);
+  }
+  return s;
+}
+
+async function makeSourceStore(deps: Deps): Promise<SourceStore> {
+  const { config } = deps;
+  if (config.s3) {
+    const { S3Store } = await import('@tus/s3-store');
+    const s3 = config.s3;
+    // Objects are named by tus id, which is the video id (plus `<id>.info` for tus metadata).
+    const datastore = new S3Store({
+      partSize: 8 * 1024 * 1024,
+      s3ClientConfig: {
+        bucket: s3.bucket,
+        region: s3.region,
+        ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+        forcePathStyle: s3.forcePathStyle,
+        credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      },
+    });
+    const storage = deps.storage as S3Storage;
+    return {
+      datastore,
+      location: (id) => storage.signedUrl(id, config.video.transcodeTimeoutSeconds + 3600),
+      read: (id) => storage.get(id),
+      async remove(id) {
+        await datastore.remove(id).catch(() => {});
+        await storage.delete(`${id}.info`).catch(() => {});
+      },
+    };
+  }
+  const { FileStore } = await import('@tus/file-store');
+  const directory = path.join(config.dataDir, 'uploads');
+  const datastore = new FileStore({ directory });
+  return {
+    datastore,
+    location: async (id) => path.join(directory, id),
+    read: async (id) => createReadStream(path.join(directory, id)),
+    async remove(id) {
+      await datastore.remove(id).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,164 @@
+import { Type } from '@sinclair/typebox';
+import { Server } from '@tus/server';
+import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Deps } from '../../platform/deps.js';
+import { AppError, badRequest, conflict } from '../../platform/errors.js';
+import { problemResponses as errors } from '../../platform/http/problem.js';
+import type { ModuleRoutes } from '../types.js';
+import { ingestUpload } from './ingest.js';
+import { videoNotFound } from './service.js';
+import { sourceStoreFor, type SourceStore } from './source.js';
+import { videos } from './tables.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const PATH = '/api/v1/uploads';
+
+/** Upload-Metadata is `key base64value, key2 base64value2`. */
+function metadataValue(header: string | undefined, key: string): string | undefined {
+  for (const pair of (header ?? '').split(',')) {
+    const [k, v] = pair.trim().split(' ');
+    if (k === key && v !== undefined) return Buffer.from(v, 'base64').toString('utf8');
+  }
+  return undefined;
+}
+
+function videoIdOfCreation(query: string | undefined, metadata: string | undefined): string {
+  const id = query ?? metadataValue(metadata, 'videoId');
+  if (!id || !UUID.test(id)) {
+    throw badRequest('videos.upload_video_required', 'name the video: use the upload.url answered by POST /api/v1/videos (?videoId=...) or Upload-Metadata videoId', { errors: [{ field: 'videoId', message: 'is missing or not a uuid' }] });
+  }
+  return id.toLowerCase();
+}
+
+/**
+ * Resumable uploads (tus 1.0: core, creation, creation-with-upload, termination, expiration) at
+ * /api/v1/uploads, with @tus/server doing the protocol. This plugin only decides who may do what:
+ * one upload per video, by its owner, within the size limit and the owner's quota; the upload's
+ * id is the video's id, so a client that lost everything but the video id can still resume.
+ */
+export const uploadRoutes: ModuleRoutes = async (app, { deps }) => {
+  const source = await sourceStoreFor(deps);
+  const { maxUploadBytes, userQuotaBytes } = deps.config.video;
+  const tus = new Server({
+    path: PATH,
+    datastore: source.datastore,
+    maxSize: maxUploadBytes,
+    respectForwardedHeaders: deps.config.trustProxy,
+    namingFunction: (req, metadata) => {
+      const q = new URL(req.url).searchParams.get('videoId');
+      return (q ?? metadata?.videoId ?? '').toLowerCase();
+    },
+    onUploadFinish: async (_req, upload) => {
+      await finishUpload(deps, source, upload.id);
+      return {};
+    },
+  });
+
+  // The body is tus's to read, straight from the socket: never buffered here.
+  app.addContentTypeParser('application/offset+octet-stream', (_req, _payload, done) => done(null));
+
+  const handOver = async (req: FastifyRequest, reply: FastifyReply) => {
+    // Headers set by the app's hooks (CORS, request id, security) live on the Fastify reply, which tus never sees.
+    for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) reply.raw.setHeader(k, v as string);
+    reply.hijack();
+    await tus.handle(req.raw, reply.raw);
+  };
+
+  const tags = ['videos'];
+  const config = { auth: 'required' } as const;
+  const security = [{ bearerAuth: [] }];
+
+  app.post(
+    '/uploads',
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Create the tus upload of a video (tus creation extension)',
+        description: `Send \`Tus-Resumable: 1.0.0\` and \`Upload-Length\` (at most ${maxUploadBytes} bytes; your videos' sources count against a quota of ${userQuotaBytes} bytes). Name the video by \`?videoId=\` (the upload.url of POST /videos) or Upload-Metadata \`videoId\`. Optional Upload-Metadata \`sha256\` (hex) is checked against the assembled file. Answers 201 with Location, then PATCH the bytes there.`,
+        security,
+        querystring: Type.Object({ videoId: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false }),
+        response: { 201: Type.Null(), ...errors(400, 401, 404, 409, 413) },
+      },
+    },
+    async (req, reply) => {
+      const id = videoIdOfCreation(req.query.videoId, req.headers['upload-metadata'] as string | undefined);
+      const lengthHeader = req.headers['upload-length'];
+      if (typeof lengthHeader !== 'string' || !/^\d{1,16}$/.test(lengthHeader)) {
+        throw badRequest('videos.upload_length_required', 'send Upload-Length: the size of the whole file in bytes (deferred lengths are not supported)', { errors: [{ field: 'Upload-Length', message: 'is missing or not a number' }] });
+      }
+      const length = Number(lengthHeader);
+      if (length > maxUploadBytes) throw new AppError(413, 'videos.upload_too_large', `the file is ${length} bytes; the limit is ${maxUploadBytes}`);
+      if (length === 0) throw badRequest('videos.upload_empty', 'the file is empty', { errors: [{ field: 'Upload-Length', message: 'is 0' }] });
+      await claimUpload(deps, source, req.auth!.userId, id, length, userQuotaBytes);
+      await handOver(req, reply);
+    },
+  );
+
+  const Params = Type.Object({ uploadId: Type.String({ format: 'uuid' }) });
+  const ownUpload = async (req: { params: { uploadId: string }; auth: { userId: string } | null }) => {
+    const [v] = await deps.database.db
+      .select({ ownerId: videos.ownerId })
+      .from(videos)
+      .where(and(eq(videos.id, req.params.uploadId.toLowerCase()), isNull(videos.deletedAt)));
+    if (!v || v.ownerId !== req.auth!.userId) throw videoNotFound();
+  };
+
+  app.head('/uploads/:uploadId', { config, schema: { tags, summary: 'Where to resume: Upload-Offset of the bytes stored so far', security, params: Params, response: { 200: Type.Null(), ...errors(400, 401, 404) } } }, async (req, reply) => {
+    await ownUpload(req);
+    await handOver(req, reply);
+  });
+  app.patch(
+    '/uploads/:uploadId',
+    { config, schema: { tags, summary: 'Append bytes at Upload-Offset (Content-Type: application/offset+octet-stream)', security, params: Params, response: { 204: Type.Null(), ...errors(400, 401, 404, 409, 413) } } },
+    async (req, reply) => {
+      await ownUpload(req);
+      await handOver(req, reply);
+    },
+  );
+  app.delete('/uploads/:uploadId', { config, schema: { tags, summary: 'Abandon an unfinished upload (tus termination)', security, params: Params, response: { 204: Type.Null(), ...errors(400, 401, 404, 409) } } }, async (req, reply) => {
+    await ownUpload(req);
+    const [v] = await deps.database.db.select({ status: videos.status }).from(videos).where(eq(videos.id, req.params.uploadId.toLowerCase()));
+    if (v?.status !== 'uploading') throw conflict('videos.upload_finished', 'this upload is complete; delete the video instead');
+    await deps.database.db.update(videos).set({ sourceBytes: null }).where(eq(videos.id, req.params.uploadId.toLowerCase()));
+    await handOver(req, reply);
+  });
+};
+
+/**
+ * Reserve the upload on the video row: the owner's, still waiting for its file, not already being
+ * uploaded, and within the quota. The row lock makes two concurrent creations for one video (or
+ * two that together pass the quota for one owner) take turns.
+ */
+async function claimUpload(deps: Deps, source: SourceStore, userId: string, id: string, length: number, quota: number): Promise<void> {
+  await deps.database.transaction(async (tx) => {
+    // The owner's row first: all of an owner's claims serialise on it, so the quota sum below is exact.
+    await tx.execute(sql`select 1 from users where id = ${userId} for update`);
+    const [v] = await tx.select().from(videos).where(and(eq(videos.id, id), isNull(videos.deletedAt))).for('update');
+    if (!v || v.ownerId !== userId) throw videoNotFound();
+    if (v.status !== 'uploading') throw conflict('videos.upload_finished', 'this video already has its file');
+    if (v.sourceBytes !== null) {
+      const exists = await source.datastore.getUpload(id).then(
+        () => true,
+        () => false,
+      );
+      if (exists) throw conflict('videos.upload_exists', `this video's upload exists: resume it with HEAD/PATCH ${PATH}/${id}`);
+    }
+    const [used] = await tx
+      .select({ n: sql<string>`coalesce(sum(${videos.sourceBytes}), 0)` })
+      .from(videos)
+      .where(and(eq(videos.ownerId, userId), isNull(videos.deletedAt), ne(videos.id, id)));
+    if (Number(used?.n ?? 0) + length > quota) throw new AppError(413, 'videos.quota_exceeded', `this upload would take your videos to ${Number(used?.n ?? 0) + length} bytes; your quota is ${quota}`);
+    await tx.update(videos).set({ sourceBytes: length, updatedAt: new Date() }).where(eq(videos.id, id));
+  });
+}
+
+async function finishUpload(deps: Deps, source: SourceStore, id: string): Promise<void> {
+  try {
+    await ingestUpload(deps, source, id);
+  } catch (err) {
+    // The bytes are safe in the store; a failed probe run (not a bad file) must not fail the upload.
+    deps.logger.error({ err, videoId: id }, 'ingesting an upload failed');
+  }
+}
