@@ -6,13 +6,14 @@ import { feedModule } from './feed/module.js';
 import { graphModule } from './graph/module.js';
 import { healthModule } from './health/routes.js';
 import { instanceModule } from './instance/routes.js';
+import { moderationModule } from './moderation/module.js';
 import { postsModule } from './posts/module.js';
 import { reactionsModule } from './reactions/module.js';
 import type { AppModule } from './types.js';
 import { usersModule } from './users/module.js';
 
 /** Every domain module, in the order their routes are registered. */
-export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule, feedModule, commentsModule];
+export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule, feedModule, commentsModule, moderationModule];
 
 /** Every process defines every job and event listener, so any role can enqueue one; only workers run them. */
 export function defineJobs(deps: Deps): void {

@@ -30,6 +30,12 @@ export function parseLabelled(content: string, format: DataFormat, labels: reado
   return out;
 }
 
+/** The format a file's header names: YouTube-spam columns, else text,label. */
+export function detectFormat(content: string): DataFormat {
+  const header = content.slice(0, content.indexOf('\n') >>> 0).replace(/^\uFEFF/, '');
+  return /\bCONTENT\b/.test(header) && /\bCLASS\b/.test(header) ? 'youtube-spam' : 'csv';
+}
+
 export async function readLabelled(file: string, format: DataFormat, labels: readonly string[]): Promise<LabelledText[]> {
   return parseLabelled(await readFile(file, 'utf8'), format, labels);
 }

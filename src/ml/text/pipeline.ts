@@ -14,6 +14,11 @@ export interface TaskSpec {
   train: TrainOptions;
   /** Lexicon and shape signals added to the hashed n-grams. */
   extras: (text: string, normalised: string) => Extras;
+  /**
+   * Binary tasks: the probability of the positive class from which it is predicted (0.5 = argmax).
+   * A hyperparameter like the others, chosen by cross-validation on the development data.
+   */
+  threshold?: number;
   /** The lexicon-only decision: the fallback before any model is trained, and the baseline to beat. */
   lexicon: (text: string, normalised: string) => number;
 }
@@ -60,6 +65,8 @@ export interface ModelArtefact {
   version: string;
   labels: string[];
   features: FeatureConfig;
+  /** Binary tasks: decision threshold on the positive class's probability. */
+  threshold?: number;
   idf: string;
   weights: string;
   bias: number[];
@@ -119,7 +126,7 @@ export class TextClassifier {
   predict(text: string): Prediction {
     const p = prepare(this.spec, text);
     const probabilities = predictProba(this.model, vectorise(p.counts, this.spec.features, this.idf, p.extras));
-    const index = argmax(probabilities);
+    const index = decideClass(this.artefact, probabilities);
     return { label: this.labels[index] as string, index, probabilities };
   }
 }
@@ -136,8 +143,13 @@ function fit(spec: TaskSpec, rows: Prepared[], y: number[], seed: number, progre
   return { idf, model };
 }
 
+function decideClass(spec: { threshold?: number }, p: number[]): number {
+  if (p.length === 2 && spec.threshold !== undefined) return (p[1] as number) >= spec.threshold ? 1 : 0;
+  return argmax(p);
+}
+
 function predictWith(spec: TaskSpec, fitted: { idf: Float32Array; model: LinearModel }, r: Prepared): number {
-  return argmax(predictProba(fitted.model, vectorise(r.counts, spec.features, fitted.idf, r.extras)));
+  return decideClass(spec, predictProba(fitted.model, vectorise(r.counts, spec.features, fitted.idf, r.extras)));
 }
 
 export interface CrossValidation {
@@ -200,6 +212,7 @@ export function trainModel(task: TextTask, data: { text: string; label: number }
     version: trainedAt.toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 18) + Math.random().toString(36).slice(2, 6),
     labels: [...spec.labels],
     features: spec.features,
+    ...(spec.threshold !== undefined ? { threshold: spec.threshold } : {}),
     idf: toB64(fitted.idf),
     weights: toB64(fitted.model.weights),
     bias: Array.from(fitted.model.bias),

@@ -7,7 +7,7 @@ import { presentPublic, type PublicUser } from '../users/present.js';
 import type { UsersService } from '../users/service.js';
 import { users, type UserRow } from '../users/tables.js';
 import { presentCore, presentMedia, type PostRow, type PresentedMedia, type PresentedPost, type PresentInput } from './present.js';
-import { canSee, type ReadContext } from './rules.js';
+import { canSee, isStaff, type ReadContext } from './rules.js';
 import { mediaAttachments, postHashtags, postMentions, posts } from './tables.js';
 
 /**
@@ -38,7 +38,8 @@ export class PostsHydrator {
     const authorIds = [...new Set([...refs.values()].map((p) => p.authorId))];
     const [authorRows, relations] = await Promise.all([this.users.byIds(authorIds), relationsOf(this.db, viewerId, authorIds)]);
     const authors = new Map(authorRows.map((u) => [u.id, u]));
-    const visible = (p: PostRow | undefined, c: ReadContext) => p !== undefined && canSee(p, authors.get(p.authorId), relations.get(p.authorId), viewerId, c);
+    const staff = await this.viewerIsStaff(this.db, viewerId, [...refs.values()]);
+    const visible = (p: PostRow | undefined, c: ReadContext) => p !== undefined && canSee(p, authors.get(p.authorId), relations.get(p.authorId), viewerId, c, staff);
 
     const shown: PostRow[] = [];
     const embedded = new Map<string, PostRow>();
@@ -87,7 +88,18 @@ export class PostsHydrator {
     // One after the other: `ex` may be a transaction, whose single connection must not be sent overlapping queries.
     const [author] = await this.users.byIds([p.authorId], ex);
     const relations = await relationsOf(ex, viewerId, [p.authorId]);
-    return canSee(p, author, relations.get(p.authorId), viewerId, ctx) ? p : undefined;
+    const staff = await this.viewerIsStaff(ex, viewerId, [p]);
+    return canSee(p, author, relations.get(p.authorId), viewerId, ctx, staff) ? p : undefined;
+  }
+
+  /** The viewer's role matters only for held posts by someone else, so it is read only then. */
+  private async viewerIsStaff(ex: Executor, viewerId: string | null, rows: Iterable<PostRow>): Promise<boolean> {
+    if (!viewerId) return false;
+    let needed = false;
+    for (const p of rows) if (p.moderationState === 'held' && p.authorId !== viewerId) needed = true;
+    if (!needed) return false;
+    const [viewer] = await ex.select({ role: users.role }).from(users).where(eq(users.id, viewerId));
+    return isStaff(viewer?.role);
   }
 
   private async presentInput(rows: PostRow[], authorRows: Map<string, UserRow>): Promise<PresentInput> {
