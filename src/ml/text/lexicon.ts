@@ -9,12 +9,16 @@ import { normalise } from './normalise.js';
  */
 const profanityMatcher = new RegExpMatcher({ ...englishDataset.build(), ...englishRecommendedTransformers });
 
-/** Number of distinct profane terms found in the raw text or its normalised form. */
+
+const dataset = englishDataset;
+
+/** Number of distinct profane words found in the raw text or its normalised form (one word may match several patterns). */
 export function profanityHits(text: string, normalised = normalise(text)): number {
-  const ids = new Set<number>();
-  for (const m of profanityMatcher.getAllMatches(text)) ids.add(m.termId);
-  for (const m of profanityMatcher.getAllMatches(normalised)) ids.add(m.termId);
-  return ids.size;
+  const words = new Set<string>();
+  for (const source of [text, normalised]) {
+    for (const m of profanityMatcher.getAllMatches(source)) words.add(dataset.getPayloadWithPhraseMetadata(m).phraseMetadata?.originalWord ?? `#${m.termId}`);
+  }
+  return words.size;
 }
 
 const SPAM_PHRASES = [
