@@ -23,7 +23,7 @@ const UNKNOWN = '01936a3e-0000-7000-8000-000000000000';
 beforeAll(async () => {
   env = await createTestEnv();
   call = injectClient(env.app);
-  [author, r1, r2, r3] = await Promise.all([0, 1, 2, 3].map(() => signUp(call, env.dataDir)));
+  [author, r1, r2, r3] = (await Promise.all([0, 1, 2, 3].map(() => signUp(call, env.dataDir)))) as [TestUser, TestUser, TestUser, TestUser];
   mod = await signUp(call, env.dataDir, { role: 'moderator', deps: env.deps });
   mod2 = await signUp(call, env.dataDir, { role: 'moderator', deps: env.deps });
   admin = await signUp(call, env.dataDir, { role: 'admin', deps: env.deps });

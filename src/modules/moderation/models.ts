@@ -76,12 +76,9 @@ export class ModelStore {
     return this.deps.database.transaction(async (tx) => {
       // Lock the active row so two retrains finishing together compare against the same model.
       const [previous] = await tx.select().from(mlModels).where(and(eq(mlModels.task, task), eq(mlModels.active, true))).for('update');
-      const activated = opts.force === true || (!opts.blockedBy && (!previous || score >= previous.score));
-      const note = activated
-        ? 'trained'
-        : opts.blockedBy
-          ? `not used: ${opts.blockedBy}`
-          : `kept previous ${previous!.version}: ${score.toFixed(4)} < ${previous!.score.toFixed(4)}`;
+      const worse = previous !== undefined && score < previous.score;
+      const activated = opts.force === true || (!worse && !opts.blockedBy);
+      const note = activated ? 'trained' : worse ? `kept previous ${previous.version}: ${score.toFixed(4)} < ${previous.score.toFixed(4)}` : `not used: ${opts.blockedBy}`;
       if (activated && previous) await tx.update(mlModels).set({ active: false, note: 'replaced' }).where(eq(mlModels.id, previous.id));
       await tx.insert(mlModels).values({
         id: uuidv7(),
