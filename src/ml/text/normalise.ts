@@ -21,7 +21,7 @@ export function foldText(text: string): string {
   let s = text.replace(URL_RE, ' xxurl ').replace(MENTION_RE, ' xxuser ');
   // unhomoglyph maps confusables onto their Latin look-alike; only non-ASCII characters go through
   // it, since it also folds plain ASCII ("m" -> "rn", "1" -> "l") which would wreck ordinary text.
-  s = s.normalize('NFKC').replace(/[^\x00-\x7f]/g, (ch) => unhomoglyph(ch)).toLowerCase();
+  s = s.normalize('NFKC').replace(/[^\u0020-\u007e\s]/g, (ch) => unhomoglyph(ch)).toLowerCase();
   s = s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
   return s;
 }
