@@ -1,5 +1,5 @@
 import { countFeatures, defaultFeatureConfig, fitIdf, vectorise, type Extras, type FeatureConfig, type SparseVector } from './features.js';
-import { profanityHits, spamHits, vaderClass, vaderScores } from './lexicon.js';
+import { lexiconValence, profanityHits, spamHits, vaderClass, vaderScores } from './lexicon.js';
 import { argmax, balancedWeights, defaultTrainOptions, predictProba, trainLinear, type LinearModel, type TrainOptions } from './linear.js';
 import { evaluate, majorityClass, stratifiedFolds, type EvalReport } from './metrics.js';
 import { normalise } from './normalise.js';
@@ -48,9 +48,9 @@ export const taskSpecs: Record<TextTask, TaskSpec> = {
     labels: ['negative', 'neutral', 'positive'],
     features: defaultFeatureConfig,
     train: { ...defaultTrainOptions },
-    extras: (text) => {
-      const v = vaderScores(text);
-      return { vneg: v.neg, vpos: v.pos, vcompound: v.compound, vabs: Math.abs(v.compound) };
+    extras: (text, n) => {
+      const v = lexiconValence(n);
+      return { vneg: v.neg, vpos: v.pos, vdiff: v.pos - v.neg, ...shapeExtras(text) };
     },
     lexicon: (text) => vaderClass(vaderScores(text).compound),
   },
@@ -97,6 +97,16 @@ function prepare(spec: TaskSpec, text: string): Prepared {
   return { counts: countFeatures(text, spec.features, normalised), extras: spec.extras(text, normalised), normalised, text };
 }
 
+/** The work on one text that every model shares: its normalised form and n-gram counts per feature configuration. */
+export interface SharedText {
+  normalised: string;
+  counts: Map<string, Map<number, number>>;
+}
+
+export function shareText(text: string): SharedText {
+  return { normalised: normalise(text), counts: new Map() };
+}
+
 export interface Prediction {
   label: string;
   index: number;
@@ -123,9 +133,16 @@ export class TextClassifier {
     this.model = { classes: artefact.labels.length, dims, weights: fromB64(artefact.weights), bias: Float64Array.from(artefact.bias) };
   }
 
-  predict(text: string): Prediction {
-    const p = prepare(this.spec, text);
-    const probabilities = predictProba(this.model, vectorise(p.counts, this.spec.features, this.idf, p.extras));
+  /** `shared` (from shareText) lets several models scoring the same text normalise and count it once. */
+  predict(text: string, shared: SharedText = shareText(text)): Prediction {
+    const key = JSON.stringify(this.spec.features);
+    let counts = shared.counts.get(key);
+    if (!counts) {
+      counts = countFeatures(text, this.spec.features, shared.normalised);
+      shared.counts.set(key, counts);
+    }
+    const extras = this.spec.extras(text, shared.normalised);
+    const probabilities = predictProba(this.model, vectorise(counts, this.spec.features, this.idf, extras));
     const index = decideClass(this.artefact, probabilities);
     return { label: this.labels[index] as string, index, probabilities };
   }

@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import type { ModerationConfig } from '../../config.js';
 import type { Deps } from '../../platform/deps.js';
 import { profanityHits, spamHits } from '../../ml/text/lexicon.js';
-import { normalise } from '../../ml/text/normalise.js';
+import { shareText } from '../../ml/text/pipeline.js';
 import { recordAction } from './actions.js';
 import { openCase } from './cases.js';
 import { modelStoreFor } from './models.js';
@@ -34,11 +34,12 @@ function lexiconSpam(phrases: number): number {
 export async function scoreText(deps: Deps, text: string): Promise<TextScores> {
   const store = modelStoreFor(deps);
   const [off, spam] = await Promise.all([store.classifier('offensive'), store.classifier('spam')]);
-  const normalised = normalise(text);
+  const shared = shareText(text);
+  const normalised = shared.normalised;
   const profanityTerms = profanityHits(text, normalised);
   return {
-    offensive: off ? (off.predict(text).probabilities[1] ?? 0) : lexiconOffensive(profanityTerms),
-    spam: spam ? (spam.predict(text).probabilities[1] ?? 0) : lexiconSpam(spamHits(normalised)),
+    offensive: off ? (off.predict(text, shared).probabilities[1] ?? 0) : lexiconOffensive(profanityTerms),
+    spam: spam ? (spam.predict(text, shared).probabilities[1] ?? 0) : lexiconSpam(spamHits(normalised)),
     profanityTerms,
     offensiveModel: off?.version ?? 'lexicon',
     spamModel: spam?.version ?? 'lexicon',
