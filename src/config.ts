@@ -35,6 +35,7 @@ export interface Config {
   auth: AuthConfig;
   notifications: NotificationsConfig;
   video: VideoConfig;
+  moderation: ModerationConfig;
 }
 
 export interface NotificationsConfig {
@@ -64,6 +65,23 @@ export interface VideoConfig {
   x264Preset: 'ultrafast' | 'superfast' | 'veryfast' | 'faster' | 'fast' | 'medium' | 'slow';
   /** A viewer (or anonymous fingerprint) counts once per video per window. */
   viewWindowSeconds: number;
+}
+
+/** Automatic text moderation (docs/moderation.md). */
+export interface ModerationConfig {
+  /** A model score (probability of offensive or spam) at or above this holds the content. */
+  holdThreshold: number;
+  /** At or above this (and below hold) the content stays up and goes to the moderators' queue. */
+  reviewThreshold: number;
+  /** The inline pre-check holds content with at least this many distinct profane terms until the job scores it. */
+  precheckMinTerms: number;
+  /** Cron (UTC) of the retraining job; `off` disables it. */
+  retrainCron: string | undefined;
+  /** Seed training data the retrain job adds to the moderators' labels (CSV, text,label columns). */
+  seedOffensive: string | undefined;
+  seedSpam: string | undefined;
+  /** Fewer new labels than this since the last training: the scheduled retrain skips. */
+  retrainMinLabels: number;
 }
 
 export interface OidcProviderConfig {
@@ -123,6 +141,14 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   if (!/^-?\d+$/.test(v)) throw new ConfigError(name, `"${v}" is not a whole number; expected an integer from ${min} to ${max}`);
   const n = Number(v);
   if (n < min || n > max) throw new ConfigError(name, `${n} is out of range; expected an integer from ${min} to ${max}`);
+  return n;
+}
+
+function fraction(env: Env, name: string, def: number): number {
+  const v = raw(env, name);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!/^\d*\.?\d+$/.test(v) || n < 0 || n > 1) throw new ConfigError(name, `"${v}" is not a number between 0 and 1`);
   return n;
 }
 
@@ -326,5 +352,23 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
       x264Preset: oneOf(env, 'VIDEO_X264_PRESET', 'veryfast', ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow'] as const),
       viewWindowSeconds: int(env, 'VIDEO_VIEW_WINDOW_SECONDS', 6 * 3600, 1, 30 * 86_400),
     },
+    moderation: moderationConfig(env),
+  };
+}
+
+function moderationConfig(env: Env): ModerationConfig {
+  const holdThreshold = fraction(env, 'MODERATION_HOLD_THRESHOLD', 0.9);
+  const reviewThreshold = fraction(env, 'MODERATION_REVIEW_THRESHOLD', 0.6);
+  if (reviewThreshold > holdThreshold) throw new ConfigError('MODERATION_REVIEW_THRESHOLD', `must not be above MODERATION_HOLD_THRESHOLD (${holdThreshold})`);
+  const cron = raw(env, 'MODERATION_RETRAIN_CRON') ?? '0 3 * * *';
+  if (cron !== 'off' && cron.split(/\s+/).length !== 5) throw new ConfigError('MODERATION_RETRAIN_CRON', `"${cron}" is not a 5-field cron expression (or off)`);
+  return {
+    holdThreshold,
+    reviewThreshold,
+    precheckMinTerms: int(env, 'MODERATION_PRECHECK_MIN_TERMS', 2, 1, 100),
+    retrainCron: cron === 'off' ? undefined : cron,
+    seedOffensive: raw(env, 'MODERATION_SEED_OFFENSIVE'),
+    seedSpam: raw(env, 'MODERATION_SEED_SPAM'),
+    retrainMinLabels: int(env, 'MODERATION_RETRAIN_MIN_LABELS', 20, 0, 1_000_000),
   };
 }

@@ -7,6 +7,7 @@ import { embeddedDatabaseHolder, openDatabase } from './platform/db/index.js';
 import { createMailer } from './platform/mail/index.js';
 import { detectEncoders } from './platform/media/index.js';
 import { createStorage } from './platform/storage/index.js';
+import { modelsStatus } from './modules/moderation/cli.js';
 
 const run = promisify(execFile);
 
@@ -53,6 +54,7 @@ export async function collectChecks(config: Config): Promise<Check[]> {
   });
   checks.push({ name: 'video encoders', ok: enc.ok, required: true, detail: enc.detail, fix: 'install an ffmpeg built with libx264 and the native aac encoder (Debian/Ubuntu: sudo apt-get install ffmpeg)' });
 
+  let modelsCheck: Check | undefined;
   const db = await attempt(async () => {
     const holder = config.databaseUrl ? undefined : embeddedDatabaseHolder(path.join(config.dataDir, 'db'));
     if (holder !== undefined) return `embedded PGlite in ${path.join(config.dataDir, 'db')}, open in the running server (pid ${holder})`;
@@ -64,7 +66,27 @@ export async function collectChecks(config: Config): Promise<Check[]> {
       await database.close();
     }
   });
+  if (db.ok) {
+    // The text models live in the database and storage: say when the lexicon fallback is in use.
+    const models = await attempt(async () => {
+      const holder = config.databaseUrl ? undefined : embeddedDatabaseHolder(path.join(config.dataDir, 'db'));
+      if (holder !== undefined) throw new Error('the embedded database is open in the running server: see GET /api/v1/moderation/models');
+      const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: path.join(config.dataDir, 'db') });
+      try {
+        const r = await modelsStatus(database);
+        if (!r.ok) throw new Error(r.detail);
+        return r.detail;
+      } catch (err) {
+        if (/ml_models/.test((err as Error).message) && /exist/.test((err as Error).message)) throw new Error('not migrated yet (social-flow migrate): no trained model, lexicon fallback in use');
+        throw err;
+      } finally {
+        await database.close();
+      }
+    });
+    modelsCheck = { name: 'models', ok: models.ok, required: false, detail: models.detail, fix: 'train them: social-flow ml train moderation|spam|sentiment --data FILE (docs/moderation.md)' };
+  }
   checks.push({ name: 'database', ok: db.ok, required: true, detail: db.detail, fix: config.databaseUrl ? 'check DATABASE_URL and that PostgreSQL 15+ accepts connections' : `check that ${config.dataDir} is writable and no other process holds the embedded database` });
+  if (modelsCheck) checks.push(modelsCheck);
 
   if (config.redisUrl) {
     const r = await attempt(async () => {

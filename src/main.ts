@@ -166,6 +166,33 @@ program
     await closeDeps(deps);
   });
 
+const ml = program.command('ml').description('train and inspect the machine-learning models');
+const mlTrain = ml.command('train').description('train a model from a labelled data file; the new version is used only if it scores at least as well as the current one');
+
+/** One `ml train <name>` command: open the deps, train, print the cross-validated report. */
+function mlTrainAction(task: 'offensive' | 'spam' | 'sentiment') {
+  return async (opts: { data: string; format?: string; folds?: string; seed?: string; force?: boolean }) => {
+    const { mlTrainCommand } = await import('./modules/moderation/cli.js');
+    await adminTask(`ml train ${task}`, (deps) => mlTrainCommand(deps, task, opts));
+  };
+}
+
+for (const [name, task, what] of [
+  ['moderation', 'offensive', 'the offensive-language classifier (labels 0 not-offensive, 1 offensive)'],
+  ['spam', 'spam', 'the comment-spam classifier (labels 0 ham, 1 spam)'],
+  ['sentiment', 'sentiment', 'the comment sentiment model (labels 0 negative, 1 neutral, 2 positive); kept only if it beats the VADER lexicon'],
+] as const) {
+  mlTrain
+    .command(name)
+    .description(`train ${what}`)
+    .requiredOption('--data <file>', 'CSV file (RFC 4180) with text,label columns, or the YouTube-spam columns CONTENT,CLASS')
+    .option('--format <format>', 'tweeteval | youtube-spam | csv (default: from the header)')
+    .option('--folds <n>', 'cross-validation folds', '5')
+    .option('--seed <n>', 'seed for the fold split and training order', '7')
+    .option('--force', 'use the new model even if it scores worse than the current one')
+    .action(mlTrainAction(task));
+}
+
 program
   .command('doctor')
   .description('check Node, ffmpeg/ffprobe, database, Redis, storage and SMTP; say what is missing and how to get it')

@@ -9,3 +9,4 @@ export * from './modules/comments/tables.js';
 export * from './modules/reactions/tables.js';
 export * from './modules/notifications/tables.js';
 export * from './modules/videos/tables.js';
+export * from './modules/moderation/tables.js';

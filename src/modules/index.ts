@@ -7,6 +7,7 @@ import { graphModule } from './graph/module.js';
 import { healthModule } from './health/routes.js';
 import { instanceModule } from './instance/routes.js';
 import { notificationsModule } from './notifications/module.js';
+import { moderationModule } from './moderation/module.js';
 import { postsModule } from './posts/module.js';
 import { reactionsModule } from './reactions/module.js';
 import { realtimeModule } from './realtime/module.js';
@@ -15,7 +16,7 @@ import { usersModule } from './users/module.js';
 import { videosModule } from './videos/module.js';
 
 /** Every domain module, in the order their routes are registered. */
-export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule, feedModule, commentsModule, videosModule, notificationsModule, realtimeModule];
+export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule, feedModule, commentsModule, videosModule, notificationsModule, realtimeModule, moderationModule];
 
 /** Every process defines every job and event listener, so any role can enqueue one; only workers run them. */
 export function defineJobs(deps: Deps): void {

@@ -176,54 +176,70 @@ export class AdminService {
         throw badRequest('admin.until_in_past', 'until must be in the future (leave it out to suspend until restored)', { errors: [{ field: 'until', message: 'must be in the future' }] });
       }
     }
-    const user = await this.deps.database.transaction(async (tx) => {
-      const target = await this.lockTarget(tx, targetId);
-      this.assertOutranks(actor, target, 'suspend');
-      const [updated] = await tx
-        .update(users)
-        .set({ state: 'suspended', suspendedReason: reason, suspendedUntil: until, updatedAt: new Date() })
-        .where(eq(users.id, target.id))
-        .returning();
-      // Refresh tokens die with their sessions, so the account cannot mint new access tokens either.
-      const revokedSessions = await this.services.auth.revokeAllSessions(target.id, 'suspended', undefined, tx);
-      await recordAudit(tx, {
-        actorId: actor.userId,
-        action: 'user.suspend',
-        targetType: 'user',
-        targetId: target.id,
-        reason,
-        details: { until: until?.toISOString() ?? null, previousState: target.state, revokedSessions },
-      });
-      return updated!;
-    });
+    const user = await this.deps.database.transaction((tx) => this.suspendIn(tx, actor, targetId, reason, until));
     // After the commit: a request reading the account before it would cache the old state again.
     await this.services.sessionState.forgetAccount(targetId);
     return user;
   }
 
+  /**
+   * The suspension inside the caller's transaction (moderation acts and records its decision in
+   * the same one). The caller must call `forgetSuspendedAccount` after the commit.
+   */
+  async suspendIn(tx: Tx, actor: Actor, targetId: string, reasonInput: string, until: Date | null = null): Promise<UserRow> {
+    const reason = checkReason(reasonInput);
+    const target = await this.lockTarget(tx, targetId);
+    this.assertOutranks(actor, target, 'suspend');
+    const [updated] = await tx
+      .update(users)
+      .set({ state: 'suspended', suspendedReason: reason, suspendedUntil: until, updatedAt: new Date() })
+      .where(eq(users.id, target.id))
+      .returning();
+    // Refresh tokens die with their sessions, so the account cannot mint new access tokens either.
+    const revokedSessions = await this.services.auth.revokeAllSessions(target.id, 'suspended', undefined, tx);
+    await recordAudit(tx, {
+      actorId: actor.userId,
+      action: 'user.suspend',
+      targetType: 'user',
+      targetId: target.id,
+      reason,
+      details: { until: until?.toISOString() ?? null, previousState: target.state, revokedSessions },
+    });
+    return updated!;
+  }
+
+  /** Drop the guard's cached account state after a suspension or restore committed elsewhere. */
+  async forgetSuspendedAccount(targetId: string): Promise<void> {
+    await this.services.sessionState.forgetAccount(targetId);
+  }
+
   async restore(actor: Actor, targetId: string, reasonInput: string): Promise<UserRow> {
     const reason = checkReason(reasonInput);
-    const user = await this.deps.database.transaction(async (tx) => {
-      const target = await this.lockTarget(tx, targetId);
-      this.assertOutranks(actor, target, 'restore');
-      if (target.state !== 'suspended') throw conflict('admin.not_suspended', `this account is ${target.state}, not suspended`);
-      const [updated] = await tx
-        .update(users)
-        .set({ state: 'active', suspendedReason: null, suspendedUntil: null, updatedAt: new Date() })
-        .where(eq(users.id, target.id))
-        .returning();
-      await recordAudit(tx, {
-        actorId: actor.userId,
-        action: 'user.restore',
-        targetType: 'user',
-        targetId: target.id,
-        reason,
-        details: { suspendedReason: target.suspendedReason, suspendedUntil: target.suspendedUntil?.toISOString() ?? null },
-      });
-      return updated!;
-    });
+    const user = await this.deps.database.transaction((tx) => this.restoreIn(tx, actor, targetId, reason));
     await this.services.sessionState.forgetAccount(targetId);
     return user;
+  }
+
+  /** The restore inside the caller's transaction; the caller calls `forgetSuspendedAccount` after the commit. */
+  async restoreIn(tx: Tx, actor: Actor, targetId: string, reasonInput: string): Promise<UserRow> {
+    const reason = checkReason(reasonInput);
+    const target = await this.lockTarget(tx, targetId);
+    this.assertOutranks(actor, target, 'restore');
+    if (target.state !== 'suspended') throw conflict('admin.not_suspended', `this account is ${target.state}, not suspended`);
+    const [updated] = await tx
+      .update(users)
+      .set({ state: 'active', suspendedReason: null, suspendedUntil: null, updatedAt: new Date() })
+      .where(eq(users.id, target.id))
+      .returning();
+    await recordAudit(tx, {
+      actorId: actor.userId,
+      action: 'user.restore',
+      targetType: 'user',
+      targetId: target.id,
+      reason,
+      details: { suspendedReason: target.suspendedReason, suspendedUntil: target.suspendedUntil?.toISOString() ?? null },
+    });
+    return updated!;
   }
 
   /** A new token signing key; tokens signed by the old one keep working until they expire. */

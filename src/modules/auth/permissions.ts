@@ -15,6 +15,10 @@ export const GRANTS = {
   'users.set_role': ['admin'],
   /** Read the audit log. */
   'audit.read': ['admin'],
+  /** See the moderation queue, cases, scores, decisions and models. */
+  'moderation.review': ['moderator', 'admin'],
+  /** Claim and assign cases; remove, restore, warn, age-restrict, suspend. */
+  'moderation.act': ['moderator', 'admin'],
   /** Rotate token signing keys. */
   'keys.rotate': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

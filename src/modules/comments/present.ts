@@ -21,6 +21,9 @@ export const CommentSchema = Type.Object(
     createdAt: Type.String({ format: 'date-time' }),
     editedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     viewer: Type.Union([Type.Object({ liked: Type.Boolean() }), Type.Null()], { description: 'Null for anonymous callers' }),
+    moderationState: Type.Union([Type.Literal('visible'), Type.Literal('held')], {
+      description: 'held: waiting for a moderator; only its author and moderators see it (docs/moderation.md)',
+    }),
   },
   { title: 'Comment' },
 );
@@ -46,5 +49,6 @@ export function presentComment(c: CommentRow, author: PublicUser | undefined, li
     createdAt: c.createdAt.toISOString(),
     editedAt: deleted ? null : (c.editedAt?.toISOString() ?? null),
     viewer: liked === null ? null : { liked },
+    moderationState: c.moderationState === 'held' ? 'held' : 'visible',
   };
 }

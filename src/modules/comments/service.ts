@@ -2,6 +2,7 @@ import { and, desc, eq, inArray, isNotNull, isNull, or, gt, sql, type SQL } from
 import { uuidv7 } from 'uuidv7';
 import { executeRaw, type Db, type Executor, type Tx } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
+import { precheckHolds } from '../../ml/text/precheck.js';
 import { AppError, badRequest, notFound } from '../../platform/errors.js';
 import { effectiveState } from '../auth/session-state.js';
 import { relationsOf } from '../graph/relations.js';
@@ -12,7 +13,8 @@ import { likes } from '../reactions/tables.js';
 import { videoCommentTarget } from '../videos/social.js';
 import { presentPublic, type PublicUser } from '../users/present.js';
 import type { UsersService } from '../users/service.js';
-import type { UserRow } from '../users/tables.js';
+import { users, type UserRow } from '../users/tables.js';
+import { isStaff } from '../posts/rules.js';
 import { presentComment, type CommentPage, type CommentRow, type PresentedComment } from './present.js';
 import './events.js';
 import { comments, type CommentTarget } from './tables.js';
@@ -151,7 +153,9 @@ export class CommentsService {
           .where(eq(comments.id, parent.id));
       }
       const id = uuidv7();
-      await tx.insert(comments).values({ id, targetType: type, targetId, authorId, parentId, depth, text });
+      // The moderation pre-check: clearly abusive text starts out held until the moderation job scores it.
+      const moderationState = precheckHolds(text, this.deps.config.moderation.precheckMinTerms) ? 'held' : 'visible';
+      await tx.insert(comments).values({ id, targetType: type, targetId, authorId, parentId, depth, text, moderationState });
       await this.deps.events.publish('comment.created', { commentId: id, authorId, targetType: type, targetId, targetOwnerId: ownerId, parentId, parentAuthorId, text }, { tx });
       await target.adjustComments?.(tx, targetId, 1);
       return id;
@@ -165,6 +169,7 @@ export class CommentsService {
   async visibleRow(ex: Executor, viewerId: string | null, id: string): Promise<CommentRow | undefined> {
     const [c] = await ex.select().from(comments).where(eq(comments.id, id));
     if (!c || c.deletedAt !== null) return undefined;
+    if (!(await this.moderationAllows(ex, viewerId, [c])).has(c.id)) return undefined;
     try {
       await this.target(c.targetType).assertVisible(ex, viewerId, c.targetId);
     } catch (e) {
@@ -190,7 +195,11 @@ export class CommentsService {
     await this.deps.database.transaction(async (tx) => {
       const c = await this.visibleRow(tx, userId, id);
       if (!c || c.authorId !== userId) throw commentNotFound();
-      await tx.update(comments).set({ text, editedAt: new Date() }).where(eq(comments.id, id));
+      const held = precheckHolds(text, this.deps.config.moderation.precheckMinTerms);
+      await tx
+        .update(comments)
+        .set({ text, editedAt: new Date(), ...(held ? { moderationState: 'held' as const } : {}) })
+        .where(eq(comments.id, id));
       await this.deps.events.publish('comment.edited', { commentId: id, authorId: userId, targetType: c.targetType, targetId: c.targetId, text }, { tx });
     });
   }
@@ -291,6 +300,27 @@ export class CommentsService {
   }
 
   /**
+   * Ids of the rows moderation lets the viewer see: visible ones; held ones for their author and for
+   * moderators/admins (whose role is read only when a held comment by someone else is in the batch);
+   * removed ones for nobody.
+   */
+  private async moderationAllows(ex: Executor, viewerId: string | null, rows: CommentRow[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    let staff: boolean | undefined;
+    for (const c of rows) {
+      if (c.moderationState === 'visible' || (c.moderationState === 'held' && c.authorId === viewerId)) out.add(c.id);
+      else if (c.moderationState === 'held' && viewerId) {
+        if (staff === undefined) {
+          const [viewer] = await ex.select({ role: users.role }).from(users).where(eq(users.id, viewerId));
+          staff = isStaff(viewer?.role);
+        }
+        if (staff) out.add(c.id);
+      }
+    }
+    return out;
+  }
+
+  /**
    * The rows the viewer may see, presented and keyed by id. Hidden: authors who are not active,
    * blocked either way, or (in lists) muted by the viewer. Deleted comments show as placeholders.
    */
@@ -301,8 +331,10 @@ export class CommentsService {
     const authorRows = await this.users.byIds(authorIds);
     const relations = await relationsOf(this.db, viewerId, authorIds);
     const authors = new Map<string, UserRow>(authorRows.map((u) => [u.id, u]));
+    const allowed = await this.moderationAllows(this.db, viewerId, rows);
     const visible = rows.filter((c) => {
       if (c.deletedAt !== null) return true;
+      if (!allowed.has(c.id)) return false;
       const a = authors.get(c.authorId);
       if (!a || effectiveState(a.state, a.suspendedUntil) !== 'active') return false;
       if (viewerId === c.authorId) return true;

@@ -4,6 +4,10 @@ import { users } from '../users/tables.js';
 export const COMMENT_TARGETS = ['post', 'video'] as const;
 export type CommentTarget = (typeof COMMENT_TARGETS)[number];
 
+/** As posts: held waits for a moderator (author and moderators see it), removed is gone from every read. */
+export const COMMENT_MODERATION_STATES = ['visible', 'held', 'removed'] as const;
+export type CommentModerationState = (typeof COMMENT_MODERATION_STATES)[number];
+
 export const comments = pgTable(
   'comments',
   {
@@ -17,6 +21,7 @@ export const comments = pgTable(
     /** 0 for a top-level comment; replies deeper than the limit attach to the deepest allowed parent. */
     depth: integer('depth').notNull().default(0),
     text: text('text').notNull(),
+    moderationState: text('moderation_state', { enum: COMMENT_MODERATION_STATES }).notNull().default('visible'),
     likeCount: integer('like_count').notNull().default(0),
     replyCount: integer('reply_count').notNull().default(0),
     pinnedAt: timestamp('pinned_at', { withTimezone: true }),

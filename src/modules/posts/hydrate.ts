@@ -6,7 +6,7 @@ import { presentPublic, type PublicUser } from '../users/present.js';
 import type { UsersService } from '../users/service.js';
 import { users, type UserRow } from '../users/tables.js';
 import { presentCore, presentMedia, type PostRow, type PresentedMedia, type PresentedPost, type PresentInput } from './present.js';
-import { canSee, type ReadContext } from './rules.js';
+import { canSee, isStaff, type ReadContext } from './rules.js';
 import { mediaAttachments, posts } from './tables.js';
 
 /**
@@ -41,7 +41,8 @@ export class PostsHydrator {
     const rows = new Map(unique.filter((id) => refs.has(id)).map((id) => [id, refs.get(id)!]));
     const authors = new Map(loaded.map((r) => [r.author.id, r.author]));
     const relations = await relationsOf(this.db, viewerId, [...authors.keys()]);
-    const visible = (p: PostRow | undefined, c: ReadContext) => p !== undefined && canSee(p, authors.get(p.authorId), relations.get(p.authorId), viewerId, c);
+    const staff = await this.viewerIsStaff(this.db, viewerId, refs.values());
+    const visible = (p: PostRow | undefined, c: ReadContext) => p !== undefined && canSee(p, authors.get(p.authorId), relations.get(p.authorId), viewerId, c, staff);
 
     const shown: PostRow[] = [];
     const embedded = new Map<string, PostRow>();
@@ -90,7 +91,18 @@ export class PostsHydrator {
     // One after the other: `ex` may be a transaction, whose single connection must not be sent overlapping queries.
     const [author] = await this.users.byIds([p.authorId], ex);
     const relations = await relationsOf(ex, viewerId, [p.authorId]);
-    return canSee(p, author, relations.get(p.authorId), viewerId, ctx) ? p : undefined;
+    const staff = await this.viewerIsStaff(ex, viewerId, [p]);
+    return canSee(p, author, relations.get(p.authorId), viewerId, ctx, staff) ? p : undefined;
+  }
+
+  /** The viewer's role matters only for held posts by someone else, so it is read only then. */
+  private async viewerIsStaff(ex: Executor, viewerId: string | null, rows: Iterable<PostRow>): Promise<boolean> {
+    if (!viewerId) return false;
+    let needed = false;
+    for (const p of rows) if (p.moderationState === 'held' && p.authorId !== viewerId) needed = true;
+    if (!needed) return false;
+    const [viewer] = await ex.select({ role: users.role }).from(users).where(eq(users.id, viewerId));
+    return isStaff(viewer?.role);
   }
 
   private async presentInput(rows: PostRow[], authorRows: Map<string, UserRow>): Promise<PresentInput> {

@@ -35,6 +35,9 @@ const coreFields = {
   counts: Type.Object({ likes: Type.Integer(), replies: Type.Integer(), reposts: Type.Integer(), quotes: Type.Integer() }),
   createdAt: Type.String({ format: 'date-time' }),
   editedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  moderationState: Type.Union([Type.Literal('visible'), Type.Literal('held')], {
+    description: 'held: waiting for a moderator; only its author and moderators see it (docs/moderation.md)',
+  }),
 } satisfies TProperties;
 
 /** A quoted or reposted post inside another: one level deep, without the viewer's state. */
@@ -80,6 +83,8 @@ export function presentCore(p: PostRow, input: PresentInput): EmbeddedPost {
     counts: { likes: p.likeCount, replies: p.replyCount, reposts: p.repostCount, quotes: p.quoteCount },
     createdAt: p.createdAt.toISOString(),
     editedAt: p.editedAt?.toISOString() ?? null,
+    // Removed posts never reach presentation (rules.canSee).
+    moderationState: p.moderationState === 'held' ? 'held' : 'visible',
   };
 }
 

@@ -2,6 +2,7 @@ import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
 import type { Tx } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
+import { precheckHolds } from '../../ml/text/precheck.js';
 import { AppError, badRequest, notFound } from '../../platform/errors.js';
 import { relationsOf } from '../graph/relations.js';
 // user_stats belongs to the graph module; its `posts` counter is kept here, in the transaction
@@ -77,7 +78,9 @@ export class PostsWriter {
       const quoted = input.quoteOf ? await this.target(tx, authorId, input.quoteOf, 'quoteOf') : undefined;
       const media = await this.claimMedia(tx, authorId, mediaIds);
       const id = uuidv7();
-      await tx.insert(posts).values({ id, authorId, text, visibility, replyToId: parent?.id ?? null, rootId, quoteOfId: input.quoteOf ?? null, media });
+      // The moderation pre-check: clearly abusive text starts out held until the moderation job scores it.
+      const moderationState = precheckHolds(text, this.deps.config.moderation.precheckMinTerms) ? 'held' : 'visible';
+      await tx.insert(posts).values({ id, authorId, text, visibility, replyToId: parent?.id ?? null, rootId, quoteOfId: input.quoteOf ?? null, media, moderationState });
       const mentioned = await this.writeTags(tx, id, authorId, tags, names);
       if (mediaIds.length) await tx.update(mediaAttachments).set({ postId: id }).where(inArray(mediaAttachments.id, mediaIds));
       if (parent) await bump(tx, parent.id, 'replyCount', 1);
@@ -110,7 +113,11 @@ export class PostsWriter {
       if (text === p.text) return;
       const now = new Date();
       await tx.insert(postEdits).values({ id: uuidv7(), postId: id, text: p.text, media: p.media, replacedAt: now });
-      await tx.update(posts).set({ text, editedAt: now }).where(eq(posts.id, id));
+      const held = precheckHolds(text, this.deps.config.moderation.precheckMinTerms);
+      await tx
+        .update(posts)
+        .set({ text, editedAt: now, ...(held ? { moderationState: 'held' as const } : {}) })
+        .where(eq(posts.id, id));
       await tx.delete(postHashtags).where(eq(postHashtags.postId, id));
       const before = await tx.delete(postMentions).where(eq(postMentions.postId, id)).returning({ userId: postMentions.userId });
       const mentioned = await this.writeTags(tx, id, authorId, tags, names);

@@ -1,0 +1,16 @@
+/** A small, separable spam set made here (tests never read ../shared). */
+export function spamData(n: number, seed = 1): { text: string; label: number }[] {
+  const ham = ['great song', 'i love this melody', 'who is watching in 2026', 'the drummer is amazing', 'this reminds me of my childhood', 'beautiful voice', 'best chorus ever'];
+  const spam = ['check out my channel', 'subscribe to my page for free gift cards', 'visit www.cheap-deals.com now', 'earn money fast click here', 'follow me and win an iphone', 'free promo codes at bit.ly/xyz'];
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const out: { text: string; label: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    const label = i % 2;
+    const pool = label ? spam : ham;
+    const a = pool[Math.floor(rand() * pool.length)]!;
+    const b = pool[Math.floor(rand() * pool.length)]!;
+    out.push({ text: `${a}, ${b}${label ? '!!' : ''}`, label });
+  }
+  return out;
+}
