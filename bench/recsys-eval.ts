@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/recsys-eval.ts [--datasets DIR] [--train FILE --test FILE] [--factors 48]
  *                                [--iterations 12] [--alpha 5] [--reg 0.1] [--neighbours 100]
- *                                [--w-mf 1] [--w-covisit 1] [--w-pop 0.05] [--half-life 20]
+ *                                [--w-mf 1] [--w-covisit 2] [--w-pop 0.05] [--half-life 5]
  *
  * Method
  * - Default: reads `<repo>/../shared/datasets/movielens-100k/dev.tsv` (or --datasets DIR) and holds
@@ -39,9 +39,9 @@ const { values: args } = parseArgs({
     reg: { type: 'string', default: '0.1' },
     neighbours: { type: 'string', default: '100' },
     'w-mf': { type: 'string', default: '1' },
-    'w-covisit': { type: 'string', default: '1' },
+    'w-covisit': { type: 'string', default: '2' },
     'w-pop': { type: 'string', default: '0.05' },
-    'half-life': { type: 'string', default: '20' },
+    'half-life': { type: 'string', default: '5' },
     k: { type: 'string', default: '10' },
   },
   strict: true,

@@ -7,3 +7,5 @@ export * from './modules/graph/tables.js';
 export * from './modules/posts/tables.js';
 export * from './modules/comments/tables.js';
 export * from './modules/reactions/tables.js';
+export * from './modules/recommendations/tables.js';
+export * from './modules/trending/tables.js';

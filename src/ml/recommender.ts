@@ -23,7 +23,7 @@ export interface RecommenderOptions {
   blend: BlendWeights;
 }
 
-export const DEFAULT_BLEND: BlendWeights = { mf: 1, covisit: 1, popularity: 0.05, recencyHalfLife: 20 };
+export const DEFAULT_BLEND: BlendWeights = { mf: 1, covisit: 2, popularity: 0.05, recencyHalfLife: 5 };
 export const DEFAULT_RECOMMENDER: RecommenderOptions = { als: DEFAULT_ALS, itemKnn: DEFAULT_ITEM_KNN, blend: DEFAULT_BLEND };
 
 export interface CollaborativeModel {

@@ -9,6 +9,7 @@ import { postNotFound } from '../posts/reader.js';
 import { postsServicesFor } from '../posts/service.js';
 import { posts } from '../posts/tables.js';
 import { likes } from '../reactions/tables.js';
+import { recordEngagement } from '../recommendations/engagement.js';
 import { presentPublic, type PublicUser } from '../users/present.js';
 import type { UsersService } from '../users/service.js';
 import type { UserRow } from '../users/tables.js';
@@ -146,6 +147,7 @@ export class CommentsService {
       }
       const id = uuidv7();
       await tx.insert(comments).values({ id, targetType: type, targetId, authorId, parentId, depth, text });
+      await recordEngagement(tx, [{ userId: authorId, itemType: type, itemId: targetId, kind: 'comment' }]);
       return id;
     });
   }

@@ -43,6 +43,9 @@ export const posts = pgTable(
     index('posts_reply_to_idx').on(t.replyToId),
     index('posts_quote_of_idx').on(t.quoteOfId),
     uniqueIndex('posts_one_repost_idx').on(t.authorId, t.repostOfId).where(sql`${t.repostOfId} is not null and ${t.deletedAt} is null`),
+    // Search (src/modules/search/postgres.ts): words and stems, and trigrams for typo tolerance.
+    index('posts_text_fts_idx').using('gin', sql`to_tsvector('english', ${t.text})`),
+    index('posts_text_trgm_idx').using('gin', sql`${t.text} gin_trgm_ops`),
   ],
 );
 
@@ -71,7 +74,12 @@ export const postHashtags = pgTable(
       .notNull()
       .references(() => posts.id, { onDelete: 'cascade' }),
   },
-  (t) => [primaryKey({ columns: [t.tag, t.postId] }), index('post_hashtags_post_idx').on(t.postId)],
+  (t) => [
+    primaryKey({ columns: [t.tag, t.postId] }),
+    index('post_hashtags_post_idx').on(t.postId),
+    // Hashtag search and suggestions (similar and prefix matches).
+    index('post_hashtags_tag_trgm_idx').using('gin', sql`${t.tag} gin_trgm_ops`),
+  ],
 );
 
 export const postMentions = pgTable(

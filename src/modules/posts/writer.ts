@@ -10,6 +10,7 @@ import { userStats } from '../graph/tables.js';
 import type { UsersService } from '../users/service.js';
 import type { PostsHydrator } from './hydrate.js';
 import type { PostRow } from './present.js';
+import { recordEngagement } from '../recommendations/engagement.js';
 import { postNotFound } from './reader.js';
 import { mediaAttachments, postEdits, postHashtags, postMentions, posts, type PostMediaRef, type PostVisibility } from './tables.js';
 import { normaliseText, parseHashtags, parseMentions } from './text.js';
@@ -82,6 +83,11 @@ export class PostsWriter {
       if (parent) await bump(tx, parent.id, 'replyCount', 1);
       if (input.quoteOf) await bump(tx, input.quoteOf, 'quoteCount', 1);
       await bumpUserPosts(tx, authorId, 1);
+      // Engagement log (trending, recommendations): the post itself, and a reply as a comment on its parent.
+      await recordEngagement(tx, [
+        { userId: authorId, itemType: 'post', itemId: id, creatorId: authorId, kind: 'create' },
+        ...(parent ? [{ userId: authorId, itemType: 'post' as const, itemId: parent.id, creatorId: parent.authorId, kind: 'comment' as const }] : []),
+      ]);
       // Home timelines: only top-level posts are fanned out (replies live in threads).
       if (!parent) await this.deps.jobs.send('feed.fanout', { postId: id }, { tx });
       return id;
@@ -142,6 +148,7 @@ export class PostsWriter {
         .returning({ id: posts.id });
       if (row) {
         await bump(tx, target.id, 'repostCount', 1);
+        await recordEngagement(tx, [{ userId, itemType: 'post', itemId: target.id, creatorId: target.authorId, kind: 'share' }]);
         await this.deps.jobs.send('feed.fanout', { postId: row.id }, { tx });
         return { id: row.id, created: true };
       }

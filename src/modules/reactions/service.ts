@@ -4,6 +4,7 @@ import type { Deps } from '../../platform/deps.js';
 import { badRequest, notFound } from '../../platform/errors.js';
 import type { PostPage, PresentedPost } from '../posts/present.js';
 import { pageOfKeys, type CursorCodec } from '../posts/reader.js';
+import { recordEngagement } from '../recommendations/engagement.js';
 import { likes, saves, type ReactionTarget } from './tables.js';
 
 /**
@@ -64,6 +65,7 @@ export class ReactionsService {
       await a.assertReactable(tx, userId, id);
       const inserted = await tx.insert(likes).values({ userId, targetType: type, targetId: id }).onConflictDoNothing().returning({ id: likes.targetId });
       const count = inserted.length ? await a.adjustLikes(tx, id, 1) : await a.likeCount(tx, id);
+      if (inserted.length && type !== 'comment') await recordEngagement(tx, [{ userId, itemType: type, itemId: id, kind: 'like' }]);
       return { liked: true, likes: count ?? 0 };
     });
   }
