@@ -3,6 +3,7 @@ import { config as loadDotenv } from 'dotenv';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { runDoctor } from './doctor.js';
 import { ADMIN_PASSWORD_ENV, adminCreateCommand, adminRotateKeysCommand, resolveAdminPassword } from './modules/admin/cli.js';
+import { registerMlCommands } from './modules/recommendations/cli.js';
 import type { Deps } from './platform/deps.js';
 import { createLogger } from './platform/logger.js';
 import { startServer, type Role } from './server.js';
@@ -124,6 +125,8 @@ admin
   .command('rotate-keys')
   .description('start signing access tokens with a new key; nobody is signed out')
   .action(() => adminTask('rotate-keys', adminRotateKeysCommand));
+
+registerMlCommands(program, { configOrExit, say });
 
 program
   .command('seed')

@@ -8,13 +8,14 @@ import { healthModule } from './health/routes.js';
 import { instanceModule } from './instance/routes.js';
 import { postsModule } from './posts/module.js';
 import { reactionsModule } from './reactions/module.js';
+import { recommendationsModule } from './recommendations/module.js';
 import { searchModule } from './search/module.js';
 import { trendingModule } from './trending/module.js';
 import type { AppModule } from './types.js';
 import { usersModule } from './users/module.js';
 
 /** Every domain module, in the order their routes are registered. */
-export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule, feedModule, commentsModule, searchModule, trendingModule];
+export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule, feedModule, commentsModule, searchModule, trendingModule, recommendationsModule];
 
 /** Every process defines every job and event listener, so any role can enqueue one; only workers run them. */
 export function defineJobs(deps: Deps): void {

@@ -21,7 +21,7 @@ const P = `pg${Math.random().toString(36).slice(2, 7)}`;
 beforeAll(async () => {
   env = await createTestEnv();
   call = injectClient(env.app);
-  [author, follower, stranger, blocked, muter] = await Promise.all([1, 2, 3, 4, 5].map(() => signUp(call, env.dataDir)));
+  [author, follower, stranger, blocked, muter] = (await Promise.all([1, 2, 3, 4, 5].map(() => signUp(call, env.dataDir)))) as [TestUser, TestUser, TestUser, TestUser, TestUser];
   await graph(env.deps).follow(follower, author);
   await graph(env.deps).block(author, blocked);
   await graph(env.deps).mute(muter, author);

@@ -40,7 +40,7 @@ export const userInterests = pgTable(
   (t) => [primaryKey({ columns: [t.userId, t.tag] })],
 );
 
-export const MODEL_STATES = ['training', 'ready', 'failed'] as const;
+export const MODEL_STATES = ['training', 'ready', 'failed', 'retired'] as const;
 
 /**
  * Versions of the trained recommender. The artefact itself lives in storage (`storageKey`); the API
