@@ -7,7 +7,9 @@ export function commentReactionTarget(deps: Deps): ReactionTargetAdapter {
   const comments = commentsServiceFor(deps);
   return {
     async assertReactable(tx, userId, id) {
-      if (!(await comments.visibleRow(tx, userId, id))) throw commentNotFound();
+      const c = await comments.visibleRow(tx, userId, id);
+      if (!c) throw commentNotFound();
+      return c.authorId;
     },
     adjustLikes: adjustCommentLikes,
     likeCount: commentLikeCount,

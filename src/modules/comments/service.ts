@@ -9,11 +9,11 @@ import { postNotFound } from '../posts/reader.js';
 import { postsServicesFor } from '../posts/service.js';
 import { posts } from '../posts/tables.js';
 import { likes } from '../reactions/tables.js';
-import { recordEngagement } from '../recommendations/engagement.js';
 import { presentPublic, type PublicUser } from '../users/present.js';
 import type { UsersService } from '../users/service.js';
 import type { UserRow } from '../users/tables.js';
 import { presentComment, type CommentPage, type CommentRow, type PresentedComment } from './present.js';
+import './events.js';
 import { comments, type CommentTarget } from './tables.js';
 
 export const MAX_COMMENT = 2000;
@@ -123,8 +123,9 @@ export class CommentsService {
     const text = normaliseCommentText(input.text);
     const target = this.target(type);
     return this.deps.database.transaction(async (tx) => {
-      await target.assertVisible(tx, authorId, targetId);
+      const { ownerId } = await target.assertVisible(tx, authorId, targetId);
       let parentId: string | null = null;
+      let parentAuthorId: string | null = null;
       let depth = 0;
       if (input.parentId) {
         // Row lock: a concurrent delete of the parent waits, so the counter and the row agree.
@@ -139,6 +140,7 @@ export class CommentsService {
           if (!parent) throw invalidParent();
         }
         parentId = parent.id;
+        parentAuthorId = parent.authorId;
         depth = parent.depth + 1;
         await tx
           .update(comments)
@@ -147,7 +149,7 @@ export class CommentsService {
       }
       const id = uuidv7();
       await tx.insert(comments).values({ id, targetType: type, targetId, authorId, parentId, depth, text });
-      await recordEngagement(tx, [{ userId: authorId, itemType: type, itemId: targetId, kind: 'comment' }]);
+      await this.deps.events.publish('comment.created', { commentId: id, authorId, targetType: type, targetId, targetOwnerId: ownerId, parentId, parentAuthorId, text }, { tx });
       return id;
     });
   }
@@ -185,6 +187,7 @@ export class CommentsService {
       const c = await this.visibleRow(tx, userId, id);
       if (!c || c.authorId !== userId) throw commentNotFound();
       await tx.update(comments).set({ text, editedAt: new Date() }).where(eq(comments.id, id));
+      await this.deps.events.publish('comment.edited', { commentId: id, authorId: userId, targetType: c.targetType, targetId: c.targetId, text }, { tx });
     });
   }
 
@@ -195,6 +198,7 @@ export class CommentsService {
       if (!c || c.deletedAt !== null) throw commentNotFound();
       if (c.authorId !== userId && (await this.target(c.targetType).ownerOf(tx, c.targetId)) !== userId) throw commentNotFound();
       await tx.update(comments).set({ deletedAt: new Date(), pinnedAt: null }).where(eq(comments.id, id));
+      await this.deps.events.publish('comment.deleted', { commentId: id, authorId: c.authorId, targetType: c.targetType, targetId: c.targetId }, { tx });
       if (c.parentId)
         await tx
           .update(comments)

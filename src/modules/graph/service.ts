@@ -1,7 +1,8 @@
 import { and, asc, desc, eq, gt, gte, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Deps } from '../../platform/deps.js';
-import type { Executor } from '../../platform/db/index.js';
+import type { Executor, Tx } from '../../platform/db/index.js';
+import './events.js';
 import { AppError, badRequest, forbidden, notFound } from '../../platform/errors.js';
 import { UsersService } from '../users/service.js';
 import { users, type UserRow } from '../users/tables.js';
@@ -146,10 +147,11 @@ export class GraphService {
       const existing = await tx.select({ x: follows.followerId }).from(follows).where(followEdge(viewerId, target.id)).limit(1);
       if (existing.length) return 'following';
       if (target.isPrivate) {
-        await tx.insert(followRequests).values({ requesterId: viewerId, targetId: target.id }).onConflictDoNothing();
+        const asked = await tx.insert(followRequests).values({ requesterId: viewerId, targetId: target.id }).onConflictDoNothing().returning({ x: followRequests.requesterId });
+        if (asked.length) await this.deps.events.publish('follow.requested', { requesterId: viewerId, targetId: target.id }, { tx });
         return 'requested';
       }
-      await this.addFollow(tx, viewerId, target.id);
+      await this.addFollow(tx, viewerId, target.id, false);
       return 'following';
     });
   }
@@ -161,7 +163,10 @@ export class GraphService {
       await lockPair(tx, viewerId, target.id);
       await tx.delete(followRequests).where(requestEdge(viewerId, target.id));
       const gone = await tx.delete(follows).where(followEdge(viewerId, target.id)).returning({ x: follows.followerId });
-      if (gone.length) await bumpStats(tx, [{ userId: target.id, followers: -1, following: 0 }, { userId: viewerId, followers: 0, following: -1 }]);
+      if (gone.length) {
+        await bumpStats(tx, [{ userId: target.id, followers: -1, following: 0 }, { userId: viewerId, followers: 0, following: -1 }]);
+        await this.deps.events.publish('user.unfollowed', { followerId: viewerId, followeeId: target.id }, { tx });
+      }
     });
   }
 
@@ -171,7 +176,7 @@ export class GraphService {
       await lockPair(tx, viewerId, requester.id);
       const req = await tx.delete(followRequests).where(requestEdge(requester.id, viewerId)).returning({ x: followRequests.requesterId });
       if (!req.length) throw notFound('graph.request_not_found', 'this account has no pending request to follow you');
-      await this.addFollow(tx, requester.id, viewerId);
+      await this.addFollow(tx, requester.id, viewerId, true);
     });
   }
 
@@ -180,9 +185,11 @@ export class GraphService {
     if (!req.length) throw notFound('graph.request_not_found', 'this account has no pending request to follow you');
   }
 
-  private async addFollow(tx: Executor, followerId: string, followeeId: string): Promise<void> {
+  private async addFollow(tx: Tx, followerId: string, followeeId: string, approved: boolean): Promise<void> {
     const added = await tx.insert(follows).values({ followerId, followeeId }).onConflictDoNothing().returning({ x: follows.followerId });
-    if (added.length) await bumpStats(tx, [{ userId: followeeId, followers: 1, following: 0 }, { userId: followerId, followers: 0, following: 1 }]);
+    if (!added.length) return;
+    await bumpStats(tx, [{ userId: followeeId, followers: 1, following: 0 }, { userId: followerId, followers: 0, following: 1 }]);
+    await this.deps.events.publish('user.followed', { followerId, followeeId, approved }, { tx });
   }
 
   // ---- blocks and mutes --------------------------------------------------------------------
@@ -192,7 +199,8 @@ export class GraphService {
     if (target.id === viewerId) throw selfError('block');
     await this.deps.database.transaction(async (tx) => {
       await lockPair(tx, viewerId, target.id);
-      await tx.insert(blocks).values({ blockerId: viewerId, blockedId: target.id }).onConflictDoNothing();
+      const added = await tx.insert(blocks).values({ blockerId: viewerId, blockedId: target.id }).onConflictDoNothing().returning({ x: blocks.blockerId });
+      if (added.length) await this.deps.events.publish('user.blocked', { blockerId: viewerId, blockedId: target.id }, { tx });
       const gone = await tx
         .delete(follows)
         .where(or(followEdge(viewerId, target.id), followEdge(target.id, viewerId)))

@@ -14,6 +14,7 @@ export function postReactionTarget({ hydrator }: PostsServices): ReactionTargetA
       if (!p) throw postNotFound();
       // A repost has no content of its own: reactions go to the post it reposts (repostOf.id).
       if (p.repostOfId) throw new AppError(422, 'posts.is_repost', 'react to the reposted post (repostOf.id), not to the repost');
+      return p.authorId;
     },
     async adjustLikes(tx, id, delta) {
       const [row] = await tx

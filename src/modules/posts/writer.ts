@@ -10,9 +10,9 @@ import { userStats } from '../graph/tables.js';
 import type { UsersService } from '../users/service.js';
 import type { PostsHydrator } from './hydrate.js';
 import type { PostRow } from './present.js';
-import { recordEngagement } from '../recommendations/engagement.js';
 import { postNotFound } from './reader.js';
 import { mediaAttachments, postEdits, postHashtags, postMentions, posts, type PostMediaRef, type PostVisibility } from './tables.js';
+import './events.js';
 import { normaliseText, parseHashtags, parseMentions } from './text.js';
 
 export const MAX_IMAGES = 4;
@@ -49,7 +49,7 @@ async function bumpUserPosts(tx: Tx, userId: string, delta: 1 | -1): Promise<voi
 
 /**
  * The write path of posts. Every change and the counters, hashtags, mentions and media it implies
- * commit together or not at all. (Events a later module will need are listed in docs/events.md.)
+ * commit together or not at all, with the domain events they publish (docs/events.md).
  */
 export class PostsWriter {
   constructor(
@@ -74,22 +74,22 @@ export class PostsWriter {
         // Answering a followers-only post in public would quote it to everyone.
         if (parent.visibility === 'followers') visibility = 'followers';
       }
-      if (input.quoteOf) await this.target(tx, authorId, input.quoteOf, 'quoteOf');
+      const quoted = input.quoteOf ? await this.target(tx, authorId, input.quoteOf, 'quoteOf') : undefined;
       const media = await this.claimMedia(tx, authorId, mediaIds);
       const id = uuidv7();
       await tx.insert(posts).values({ id, authorId, text, visibility, replyToId: parent?.id ?? null, rootId, quoteOfId: input.quoteOf ?? null, media });
-      await this.writeTags(tx, id, authorId, tags, names);
+      const mentioned = await this.writeTags(tx, id, authorId, tags, names);
       if (mediaIds.length) await tx.update(mediaAttachments).set({ postId: id }).where(inArray(mediaAttachments.id, mediaIds));
       if (parent) await bump(tx, parent.id, 'replyCount', 1);
       if (input.quoteOf) await bump(tx, input.quoteOf, 'quoteCount', 1);
       await bumpUserPosts(tx, authorId, 1);
-      // Engagement log (trending, recommendations): the post itself, and a reply as a comment on its parent.
-      await recordEngagement(tx, [
-        { userId: authorId, itemType: 'post', itemId: id, creatorId: authorId, kind: 'create' },
-        ...(parent ? [{ userId: authorId, itemType: 'post' as const, itemId: parent.id, creatorId: parent.authorId, kind: 'comment' as const }] : []),
-      ]);
       // Home timelines: only top-level posts are fanned out (replies live in threads).
       if (!parent) await this.deps.jobs.send('feed.fanout', { postId: id }, { tx });
+      const events = this.deps.events;
+      await events.publish('post.created', { postId: id, authorId, visibility, replyToId: parent?.id ?? null, rootId, quoteOfId: quoted?.id ?? null, hashtags: tags, text }, { tx });
+      if (parent && parent.authorId !== authorId) await events.publish('post.replied', { postId: id, authorId, parentId: parent.id, parentAuthorId: parent.authorId }, { tx });
+      if (quoted && quoted.authorId !== authorId) await events.publish('post.quoted', { postId: id, authorId, quotedId: quoted.id, quotedAuthorId: quoted.authorId }, { tx });
+      for (const userId of mentioned) if (userId !== authorId) await events.publish('user.mentioned', { postId: id, authorId, userId }, { tx });
       return id;
     });
   }
@@ -112,8 +112,13 @@ export class PostsWriter {
       await tx.insert(postEdits).values({ id: uuidv7(), postId: id, text: p.text, media: p.media, replacedAt: now });
       await tx.update(posts).set({ text, editedAt: now }).where(eq(posts.id, id));
       await tx.delete(postHashtags).where(eq(postHashtags.postId, id));
-      await tx.delete(postMentions).where(eq(postMentions.postId, id));
-      await this.writeTags(tx, id, authorId, tags, names);
+      const before = await tx.delete(postMentions).where(eq(postMentions.postId, id)).returning({ userId: postMentions.userId });
+      const mentioned = await this.writeTags(tx, id, authorId, tags, names);
+      await this.deps.events.publish('post.edited', { postId: id, authorId, editedAt: now.toISOString(), text }, { tx });
+      const already = new Set(before.map((m) => m.userId));
+      for (const userId of mentioned) {
+        if (userId !== authorId && !already.has(userId)) await this.deps.events.publish('user.mentioned', { postId: id, authorId, userId }, { tx });
+      }
     });
   }
 
@@ -127,6 +132,7 @@ export class PostsWriter {
         .returning();
       if (!p) throw postNotFound();
       await this.undoCounters(tx, p);
+      await this.deps.events.publish('post.deleted', { postId: p.id, authorId }, { tx });
     });
   }
 
@@ -148,8 +154,8 @@ export class PostsWriter {
         .returning({ id: posts.id });
       if (row) {
         await bump(tx, target.id, 'repostCount', 1);
-        await recordEngagement(tx, [{ userId, itemType: 'post', itemId: target.id, creatorId: target.authorId, kind: 'share' }]);
         await this.deps.jobs.send('feed.fanout', { postId: row.id }, { tx });
+        if (target.authorId !== userId) await this.deps.events.publish('post.reposted', { repostId: row.id, userId, postId: target.id, postAuthorId: target.authorId }, { tx });
         return { id: row.id, created: true };
       }
       const [existing] = await tx
@@ -169,6 +175,7 @@ export class PostsWriter {
         .where(and(eq(posts.authorId, userId), eq(posts.repostOfId, targetId), isNull(posts.deletedAt)))
         .returning();
       for (const p of rows) await this.undoCounters(tx, p);
+      if (rows.length) await this.deps.events.publish('post.unreposted', { userId, postId: targetId }, { tx });
     });
   }
 
@@ -206,9 +213,9 @@ export class PostsWriter {
    * Hashtags, and mentions of accounts that exist and are active. An account that blocked the
    * author, or that the author blocked, is not mentioned: a block hides mentions both ways.
    */
-  private async writeTags(tx: Tx, postId: string, authorId: string, tags: string[], names: string[]): Promise<void> {
+  private async writeTags(tx: Tx, postId: string, authorId: string, tags: string[], names: string[]): Promise<string[]> {
     if (tags.length) await tx.insert(postHashtags).values(tags.map((tag) => ({ tag, postId })));
-    if (!names.length) return;
+    if (!names.length) return [];
     const mentioned = await this.users.activeByUsernames(names, tx);
     const relations = await relationsOf(
       tx,
@@ -217,5 +224,6 @@ export class PostsWriter {
     );
     const ids = mentioned.filter((u) => !relations.get(u.id)?.blocked).map((u) => u.id);
     if (ids.length) await tx.insert(postMentions).values(ids.map((userId) => ({ postId, userId })));
+    return ids;
   }
 }

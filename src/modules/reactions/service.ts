@@ -4,7 +4,7 @@ import type { Deps } from '../../platform/deps.js';
 import { badRequest, notFound } from '../../platform/errors.js';
 import type { PostPage, PresentedPost } from '../posts/present.js';
 import { pageOfKeys, type CursorCodec } from '../posts/reader.js';
-import { recordEngagement } from '../recommendations/engagement.js';
+import './events.js';
 import { likes, saves, type ReactionTarget } from './tables.js';
 
 /**
@@ -13,8 +13,8 @@ import { likes, saves, type ReactionTarget } from './tables.js';
  * transaction so the counter moves with the row and a hidden target cannot be reacted to.
  */
 export interface ReactionTargetAdapter {
-  /** Throw (404) unless the user may see and react to the target. */
-  assertReactable(tx: Tx, userId: string, id: string): Promise<void>;
+  /** Throw (404) unless the user may see and react to the target; answers the target's owner (author). */
+  assertReactable(tx: Tx, userId: string, id: string): Promise<string>;
   /** Add delta to the stored like counter and answer the new value; undefined when the target does not exist. */
   adjustLikes(tx: Tx, id: string, delta: 1 | -1): Promise<number | undefined>;
   likeCount(ex: Executor, id: string): Promise<number | undefined>;
@@ -62,10 +62,10 @@ export class ReactionsService {
   async like(userId: string, type: ReactionTarget, id: string): Promise<{ liked: boolean; likes: number }> {
     const a = this.adapter(type);
     return this.deps.database.transaction(async (tx) => {
-      await a.assertReactable(tx, userId, id);
+      const ownerId = await a.assertReactable(tx, userId, id);
       const inserted = await tx.insert(likes).values({ userId, targetType: type, targetId: id }).onConflictDoNothing().returning({ id: likes.targetId });
       const count = inserted.length ? await a.adjustLikes(tx, id, 1) : await a.likeCount(tx, id);
-      if (inserted.length && type !== 'comment') await recordEngagement(tx, [{ userId, itemType: type, itemId: id, kind: 'like' }]);
+      if (inserted.length) await this.deps.events.publish('content.liked', { targetType: type, targetId: id, userId, ownerId }, { tx });
       return { liked: true, likes: count ?? 0 };
     });
   }
@@ -80,6 +80,7 @@ export class ReactionsService {
         .returning({ id: likes.targetId });
       const count = deleted.length ? await a.adjustLikes(tx, id, -1) : await a.likeCount(tx, id);
       if (count === undefined) throw notFound(`${type}s.not_found`, `no such ${type}`);
+      if (deleted.length) await this.deps.events.publish('content.unliked', { targetType: type, targetId: id, userId }, { tx });
       return { liked: false, likes: count };
     });
   }
@@ -87,9 +88,10 @@ export class ReactionsService {
   async save(userId: string, type: ReactionTarget, id: string): Promise<{ saved: boolean }> {
     const a = this.adapter(type);
     await this.deps.database.transaction(async (tx) => {
-      await a.assertReactable(tx, userId, id);
+      const ownerId = await a.assertReactable(tx, userId, id);
       // Written by the app in whole milliseconds, so the cursor (ms) names a row exactly.
-      await tx.insert(saves).values({ userId, targetType: type, targetId: id, createdAt: new Date() }).onConflictDoNothing();
+      const added = await tx.insert(saves).values({ userId, targetType: type, targetId: id, createdAt: new Date() }).onConflictDoNothing().returning({ id: saves.targetId });
+      if (added.length) await this.deps.events.publish('content.saved', { targetType: type, targetId: id, userId, ownerId }, { tx });
     });
     return { saved: true };
   }

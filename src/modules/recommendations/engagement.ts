@@ -5,6 +5,8 @@ import { posts } from '../posts/tables.js';
 import { engagementEvents, type EngagementKind, type ItemType } from './tables.js';
 
 export interface Engagement {
+  /** Given by listeners (the job id): a retried delivery then inserts nothing twice. */
+  id?: string;
   userId: string | null;
   itemType: ItemType;
   itemId: string;
@@ -19,11 +21,11 @@ export interface Engagement {
  * per user and item only the strongest counts). A completed watch says more than a view, a share
  * more than a like.
  */
-export const KIND_WEIGHTS: Record<EngagementKind, number> = { view: 1, complete: 3, like: 4, comment: 5, share: 6, create: 1 };
+export const KIND_WEIGHTS: Record<EngagementKind, number> = { view: 1, complete: 3, like: 4, save: 4, comment: 5, share: 6, create: 1 };
 
 /**
- * Append engagement to the log. Writers call it inside their own transaction (pass `tx`), so a
- * like that rolls back leaves no trace. Engaging with one's own item is not a signal: it is
+ * Append engagement to the log. The listeners in listeners.ts call it for the other modules' domain events
+ * (a like that rolls back publishes nothing, so leaves no trace). Engaging with one's own item is not a signal: it is
  * dropped (an author's `create` is kept: it feeds hashtag trends).
  */
 export async function recordEngagement(ex: Executor, items: Engagement[]): Promise<void> {
@@ -33,8 +35,8 @@ export async function recordEngagement(ex: Executor, items: Engagement[]): Promi
   const rows = items
     .map((e) => ({ ...e, creatorId: e.creatorId !== undefined ? e.creatorId : (authors.get(e.itemId) ?? null) }))
     .filter((e) => e.kind === 'create' || e.userId === null || e.userId !== e.creatorId)
-    .map((e) => ({ id: uuidv7(), userId: e.userId, itemType: e.itemType, itemId: e.itemId, creatorId: e.creatorId, kind: e.kind, at: e.at ?? new Date() }));
-  if (rows.length) await ex.insert(engagementEvents).values(rows);
+    .map((e) => ({ id: e.id ?? uuidv7(), userId: e.userId, itemType: e.itemType, itemId: e.itemId, creatorId: e.creatorId, kind: e.kind, at: e.at ?? new Date() }));
+  if (rows.length) await ex.insert(engagementEvents).values(rows).onConflictDoNothing();
 }
 
 /**

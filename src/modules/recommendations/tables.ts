@@ -4,7 +4,7 @@ import { users } from '../users/tables.js';
 /** What was engaged with; a text column so videos (and later live streams) slot in without a migration. */
 export const ITEM_TYPES = ['post', 'video'] as const;
 export type ItemType = (typeof ITEM_TYPES)[number];
-export const ENGAGEMENT_KINDS = ['view', 'complete', 'like', 'comment', 'share', 'create'] as const;
+export const ENGAGEMENT_KINDS = ['view', 'complete', 'like', 'save', 'comment', 'share', 'create'] as const;
 export type EngagementKind = (typeof ENGAGEMENT_KINDS)[number];
 
 /**
