@@ -2,7 +2,7 @@
  * Home feed cost on a seeded, power-law data set.
  *
  *   npx tsx bench/feed.ts [--users 2000] [--posts 20000] [--duration 10] [--connections 32] [--fanout on|off]
- *                         [--warmup 3] [--tokens 500] [--seed 42]
+ *                         [--warmup 3] [--tokens 500] [--seed 42] [--db-name sf_bench_keep]
  *
  * Method
  * - A fresh database: the embedded one in memory by default; with DATABASE_URL set, a new
@@ -50,6 +50,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '3' },
     tokens: { type: 'string', default: '500' },
     seed: { type: 'string', default: '42' },
+    /** Keep the seeded PostgreSQL database under this name and reuse it on the next run (seeding 1M posts takes minutes). */
+    'db-name': { type: 'string' },
   },
   strict: true,
 });
@@ -94,19 +96,22 @@ async function measure(loadgen: Loadgen, req: LoadRequest): Promise<LoadResult> 
 }
 
 /** A fresh PostgreSQL database through the admin connection, or nothing on the embedded column. */
-async function freshDatabase(): Promise<{ url: string | undefined; drop(): Promise<void> }> {
+async function freshDatabase(): Promise<{ url: string | undefined; kept: boolean; drop(): Promise<void> }> {
   const adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl) return { url: undefined, drop: async () => {} };
-  const name = `sf_bench_${randomBytes(5).toString('hex')}`;
+  if (!adminUrl) return { url: undefined, kept: false, drop: async () => {} };
+  const keep = args['db-name'];
+  if (keep !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(keep)) throw new Error('--db-name must be a lower-case SQL identifier');
+  const name = keep ?? `sf_bench_${randomBytes(5).toString('hex')}`;
   const run = async (text: string) => {
     const c = new pg.Client({ connectionString: adminUrl });
     await c.connect();
-    await c.query(text).finally(() => c.end());
+    return c.query(text).finally(() => c.end());
   };
-  await run(`create database ${name}`);
+  const exists = keep !== undefined && (await run(`select 1 from pg_database where datname = '${name}'`)).rowCount === 1;
+  if (!exists) await run(`create database ${name}`);
   const u = new URL(adminUrl);
   u.pathname = `/${name}`;
-  return { url: u.toString(), drop: () => run(`drop database if exists ${name} with (force)`) };
+  return { url: u.toString(), kept: exists, drop: keep ? async () => {} : async () => void (await run(`drop database if exists ${name} with (force)`)) };
 }
 
 async function main(): Promise<void> {
@@ -131,6 +136,8 @@ async function main(): Promise<void> {
         RATE_LIMIT_WINDOW_MS: '1000',
         DATABASE_URL: db.url,
         REDIS_URL: process.env.REDIS_URL,
+        // A kept database holds signing keys sealed with this secret: it must be the same next run.
+        SECRET_KEY: args['db-name'] ? `bench-only-secret-${args['db-name']}-0123456789abcdef` : undefined,
       },
       { persistSecret: false },
     );
@@ -146,7 +153,9 @@ async function main(): Promise<void> {
     const maxFollowers = feedServiceFor(deps).maxFollowers;
     say(`app on ${base} (database: ${deps.database.kind}${db.url ? ` ${new URL(db.url).pathname.slice(1)}` : ''}, cache: ${deps.cache.kind}); seeding`);
 
-    const seeded = await seedDatabase(deps.database, {
+    const { rows: already } = await deps.database.query<{ n: number }>('select count(*)::int as n from users');
+    if (db.kept && (already[0]?.n ?? 0) > 0) say(`reusing the seeded database (${already[0]!.n} users); --users/--posts/--seed are those it was seeded with`);
+    const seeded = db.kept && (already[0]?.n ?? 0) > 0 ? { rows: 0, follows: 0, likes: 0, ms: 0, rowsPerSecond: 0 } : await seedDatabase(deps.database, {
       users: nUsers,
       posts: nPosts,
       seed,

@@ -59,10 +59,9 @@ export class FeedService {
   }
 
   async home(viewerId: string, paging: Paging): Promise<PostPage> {
-    const followees = await this.graph.followeeIds(viewerId);
+    const { all: followees, big } = await this.graph.followeesForFeed(viewerId, this.maxFollowers);
     const authors = [viewerId, ...followees];
     const shownAuthors = new Set(authors);
-    const big = await this.graph.followeesWithFollowersAtLeast(viewerId, this.maxFollowers);
     const load = (limit: number) => this.posts.reader.timelineIds(authors, null, limit);
     // Null: another request is rebuilding it; the database gives the same ids meanwhile.
     const timeline = (await this.timelines.read(viewerId, load)) ?? (await load(REBUILD_SIZE));

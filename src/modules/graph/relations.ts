@@ -1,6 +1,6 @@
-import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
-import type { Executor } from '../../platform/db/index.js';
-import { blocks, follows, mutes } from './tables.js';
+import { and, eq, or } from 'drizzle-orm';
+import { executeRaw, type Executor } from '../../platform/db/index.js';
+import { blocks } from './tables.js';
 
 /** How a viewer stands towards one other account: what every read path needs to apply its rules. */
 export interface Relation {
@@ -15,27 +15,32 @@ export interface Relation {
 const NONE: Relation = { following: false, blocked: false, muted: false };
 
 /**
- * Relations of one viewer to many accounts in three queries (hydration step of every read).
- * An anonymous viewer follows, blocks and mutes nobody.
+ * Relations of one viewer to many accounts (hydration step of every read), in one round trip:
+ * follows, blocks both ways and live mutes as one union. An anonymous viewer follows, blocks and
+ * mutes nobody.
  */
 export async function relationsOf(db: Executor, viewerId: string | null, otherIds: string[]): Promise<Map<string, Relation>> {
   const out = new Map<string, Relation>();
   const ids = [...new Set(otherIds)].filter((id) => id !== viewerId);
   for (const id of ids) out.set(id, { ...NONE });
   if (!viewerId || ids.length === 0) return out;
-  // One after another: `db` may be a transaction, whose single connection must not get overlapping queries.
-  const f = await db.select({ id: follows.followeeId }).from(follows).where(and(eq(follows.followerId, viewerId), inArray(follows.followeeId, ids)));
-  const b = await db
-    .select({ blocker: blocks.blockerId, blocked: blocks.blockedId })
-    .from(blocks)
-    .where(or(and(eq(blocks.blockerId, viewerId), inArray(blocks.blockedId, ids)), and(eq(blocks.blockedId, viewerId), inArray(blocks.blockerId, ids))));
-  const m = await db
-    .select({ id: mutes.mutedId })
-    .from(mutes)
-    .where(and(eq(mutes.muterId, viewerId), inArray(mutes.mutedId, ids), or(isNull(mutes.expiresAt), gt(mutes.expiresAt, new Date()))));
-  for (const r of f) out.get(r.id)!.following = true;
-  for (const r of b) out.get(r.blocker === viewerId ? r.blocked : r.blocker)!.blocked = true;
-  for (const r of m) out.get(r.id)!.muted = true;
+  const { rows } = await executeRaw<{ k: 'f' | 'b' | 'm'; id: string }>(
+    db,
+    `select 'f' as k, followee_id as id from follows where follower_id = $1 and followee_id = any($2::uuid[])
+     union all
+     select 'b', case when blocker_id = $1 then blocked_id else blocker_id end from blocks
+       where (blocker_id = $1 and blocked_id = any($2::uuid[])) or (blocked_id = $1 and blocker_id = any($2::uuid[]))
+     union all
+     select 'm', muted_id from mutes where muter_id = $1 and muted_id = any($2::uuid[]) and (expires_at is null or expires_at > now())`,
+    [viewerId, ids],
+  );
+  for (const r of rows) {
+    const rel = out.get(r.id);
+    if (!rel) continue;
+    if (r.k === 'f') rel.following = true;
+    else if (r.k === 'b') rel.blocked = true;
+    else rel.muted = true;
+  }
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Deps } from '../../platform/deps.js';
 import type { Executor, Tx } from '../../platform/db/index.js';
@@ -104,14 +104,17 @@ export class GraphService {
     return rows.map((r) => r.id);
   }
 
-  /** Accounts `userId` follows that have at least `minFollowers` followers (stored counters): the home feed merges their posts at read time. */
-  async followeesWithFollowersAtLeast(userId: string, minFollowers: number): Promise<string[]> {
+  /**
+   * Everyone `userId` follows, and among them those with at least `minFollowers` followers (stored
+   * counters): the home feed merges the latter's posts at read time. One query for both.
+   */
+  async followeesForFeed(userId: string, minFollowers: number): Promise<{ all: string[]; big: string[] }> {
     const rows = await this.db
-      .select({ id: follows.followeeId })
+      .select({ id: follows.followeeId, big: sql<boolean>`coalesce(${userStats.followers}, 0) >= ${minFollowers}` })
       .from(follows)
-      .innerJoin(userStats, eq(userStats.userId, follows.followeeId))
-      .where(and(eq(follows.followerId, userId), gte(userStats.followers, minFollowers)));
-    return rows.map((r) => r.id);
+      .leftJoin(userStats, eq(userStats.userId, follows.followeeId))
+      .where(eq(follows.followerId, userId));
+    return { all: rows.map((r) => r.id), big: rows.filter((r) => r.big).map((r) => r.id) };
   }
 
   /** The stored counter (what the fan-out threshold compares against), not a count(*). */

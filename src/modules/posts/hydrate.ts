@@ -1,14 +1,13 @@
-import { and, eq, inArray, isNull } from 'drizzle-orm';
-import type { Executor } from '../../platform/db/index.js';
+import { eq, inArray, sql } from 'drizzle-orm';
+import { executeRaw, type Executor } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
 import { relationsOf } from '../graph/relations.js';
-import { likes, saves } from '../reactions/tables.js';
 import { presentPublic, type PublicUser } from '../users/present.js';
 import type { UsersService } from '../users/service.js';
 import { users, type UserRow } from '../users/tables.js';
 import { presentCore, presentMedia, type PostRow, type PresentedMedia, type PresentedPost, type PresentInput } from './present.js';
 import { canSee, type ReadContext } from './rules.js';
-import { mediaAttachments, postHashtags, postMentions, posts } from './tables.js';
+import { mediaAttachments, posts } from './tables.js';
 
 /**
  * Steps 2-4 of every read (DESIGN §2): given the ids a skeleton query chose, load posts, authors,
@@ -30,14 +29,18 @@ export class PostsHydrator {
     const out = new Map<string, PresentedPost>();
     const unique = [...new Set(ids)];
     if (unique.length === 0) return out;
-    const rows = new Map((await this.db.select().from(posts).where(inArray(posts.id, unique))).map((p) => [p.id, p]));
-    const refIds = [...rows.values()].flatMap((p) => [p.quoteOfId, p.repostOfId]).filter((id): id is string => id !== null && !rows.has(id));
-    const refs = new Map(rows);
-    if (refIds.length > 0) for (const p of await this.db.select().from(posts).where(inArray(posts.id, [...new Set(refIds)]))) refs.set(p.id, p);
-
-    const authorIds = [...new Set([...refs.values()].map((p) => p.authorId))];
-    const [authorRows, relations] = await Promise.all([this.users.byIds(authorIds), relationsOf(this.db, viewerId, authorIds)]);
-    const authors = new Map(authorRows.map((u) => [u.id, u]));
+    // One query for the posts, the posts they quote or repost, and all their authors.
+    const loaded = await this.db
+      .select({ post: posts, author: users })
+      .from(posts)
+      .innerJoin(users, eq(users.id, posts.authorId))
+      // = any(array(...)): the id list is computed first and every row found by primary key (an
+      // `or` of two `in` lists made PostgreSQL scan the table).
+      .where(sql`${posts.id} = any(array(select unnest(array[r.id, r.quote_of_id, r.repost_of_id]) from posts r where r.id in ${unique}))`);
+    const refs = new Map(loaded.map((r) => [r.post.id, r.post]));
+    const rows = new Map(unique.filter((id) => refs.has(id)).map((id) => [id, refs.get(id)!]));
+    const authors = new Map(loaded.map((r) => [r.author.id, r.author]));
+    const relations = await relationsOf(this.db, viewerId, [...authors.keys()]);
     const visible = (p: PostRow | undefined, c: ReadContext) => p !== undefined && canSee(p, authors.get(p.authorId), relations.get(p.authorId), viewerId, c);
 
     const shown: PostRow[] = [];
@@ -94,15 +97,18 @@ export class PostsHydrator {
     const ids = rows.map((p) => p.id);
     const mediaIds = rows.flatMap((p) => p.media.map((m) => m.id));
     const ttl = this.deps.config.signedUrlTtlSeconds;
-    const [tagRows, mentionRows, mediaRows] = await Promise.all([
-      this.db.select().from(postHashtags).where(inArray(postHashtags.postId, ids)),
-      this.db
-        .select({ postId: postMentions.postId, id: users.id, username: users.username, state: users.state })
-        .from(postMentions)
-        .innerJoin(users, eq(users.id, postMentions.userId))
-        .where(inArray(postMentions.postId, ids)),
+    const [tagged, mediaRows] = await Promise.all([
+      executeRaw<{ post_id: string; tag: string | null; id: string | null; username: string | null; state: string | null }>(
+        this.db,
+        `select post_id, tag, null::uuid as id, null as username, null as state from post_hashtags where post_id = any($1::uuid[])
+         union all
+         select m.post_id, null, u.id, u.username, u.state from post_mentions m join users u on u.id = m.user_id where m.post_id = any($1::uuid[])`,
+        [ids],
+      ),
       mediaIds.length ? this.db.select().from(mediaAttachments).where(inArray(mediaAttachments.id, mediaIds)) : Promise.resolve([]),
     ]);
+    const tagRows = tagged.rows.filter((r) => r.tag !== null).map((r) => ({ postId: r.post_id, tag: r.tag! }));
+    const mentionRows = tagged.rows.filter((r) => r.tag === null).map((r) => ({ postId: r.post_id, id: r.id!, username: r.username!, state: r.state! }));
     const authors = new Map<string, PublicUser>();
     await Promise.all(
       [...new Set(rows.map((p) => p.authorId))].map(async (id) => authors.set(id, await presentPublic(authorRows.get(id)!, this.deps.storage, ttl))),
@@ -119,14 +125,16 @@ export class PostsHydrator {
 
   private async viewerState(viewerId: string | null, ids: string[]) {
     if (!viewerId) return null;
-    const [liked, saved, reposted] = await Promise.all([
-      this.db.select({ id: likes.targetId }).from(likes).where(and(eq(likes.userId, viewerId), eq(likes.targetType, 'post'), inArray(likes.targetId, ids))),
-      this.db.select({ id: saves.targetId }).from(saves).where(and(eq(saves.userId, viewerId), eq(saves.targetType, 'post'), inArray(saves.targetId, ids))),
-      this.db
-        .select({ id: posts.repostOfId })
-        .from(posts)
-        .where(and(eq(posts.authorId, viewerId), inArray(posts.repostOfId, ids), isNull(posts.deletedAt))),
-    ]);
-    return { liked: new Set(liked.map((r) => r.id)), saved: new Set(saved.map((r) => r.id)), reposted: new Set(reposted.map((r) => r.id!)) };
+    const { rows } = await executeRaw<{ k: 'l' | 's' | 'r'; id: string }>(
+      this.db,
+      `select 'l' as k, target_id as id from likes where user_id = $1 and target_type = 'post' and target_id = any($2::uuid[])
+       union all
+       select 's', target_id from saves where user_id = $1 and target_type = 'post' and target_id = any($2::uuid[])
+       union all
+       select 'r', repost_of_id from posts where author_id = $1 and repost_of_id = any($2::uuid[]) and deleted_at is null`,
+      [viewerId, ids],
+    );
+    const of = (k: string) => new Set(rows.filter((r) => r.k === k).map((r) => r.id));
+    return { liked: of('l'), saved: of('s'), reposted: of('r') };
   }
 }

@@ -59,7 +59,8 @@ export function rawToSql(text: string, values: readonly unknown[] = []): SQL {
     if (i % 2 === 0) {
       if (part) chunks.push(sql.raw(part));
     } else {
-      chunks.push(sql`${toParam(values[Number(part) - 1])}`);
+      // sql.param keeps an array one parameter (`= any($1::uuid[])`); sql`${array}` would spread it into a list.
+      chunks.push(sql`${sql.param(toParam(values[Number(part) - 1]))}`);
     }
   }
   return sql.join(chunks);
