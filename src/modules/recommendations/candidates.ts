@@ -1,7 +1,6 @@
 import { topK } from '../../ml/metrics.js';
 import { scoreUser } from '../../ml/recommender.js';
 import { executeRaw, type Db } from '../../platform/db/index.js';
-import { pgArray } from './engagement.js';
 import type { LoadedModel } from './store.js';
 
 /** One engagement of the viewer, newest first. */
@@ -72,7 +71,7 @@ export async function content(out: Sources, db: Db, seen: Seen[], interests: str
   const weights = new Map<string, number>();
   for (const t of interests) weights.set(t, 3);
   if (postIds.length) {
-    const { rows } = await executeRaw<{ tag: string; n: number }>(db, `select tag, count(*)::int as n from post_hashtags where post_id = any($1::uuid[]) group by tag`, [pgArray(postIds)]);
+    const { rows } = await executeRaw<{ tag: string; n: number }>(db, `select tag, count(*)::int as n from post_hashtags where post_id = any($1::uuid[]) group by tag`, [postIds]);
     for (const r of rows) weights.set(r.tag, (weights.get(r.tag) ?? 0) + Number(r.n));
   }
   const top = [...weights.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20);
@@ -86,7 +85,7 @@ export async function content(out: Sources, db: Db, seen: Seen[], interests: str
       where p.deleted_at is null and p.reply_to_id is null and p.repost_of_id is null and p.visibility = 'public'
         and p.moderation_state = 'visible' and p.created_at > now() - make_interval(days => $3)
       group by h.post_id order by s desc, h.post_id desc limit $4`,
-    [pgArray(top.map((t) => t[0])), pgArray(top.map((t) => t[1])), RECENT_DAYS, PER_SOURCE],
+    [top.map((t) => t[0]), top.map((t) => t[1]), RECENT_DAYS, PER_SOURCE],
   );
   const max = Math.max(0, ...rows.map((r) => Number(r.s)));
   for (const r of rows) add(out, r.id, 'content', Number(r.s) / max);

@@ -39,10 +39,3 @@ export async function recordEngagement(ex: Executor, items: Engagement[]): Promi
   if (rows.length) await ex.insert(engagementEvents).values(rows).onConflictDoNothing();
 }
 
-/**
- * An array as one bind parameter (a PostgreSQL array literal) for raw SQL: drizzle's sql`` expands
- * a JavaScript array into a tuple of parameters, which `any($1::uuid[])` cannot take.
- */
-export function pgArray(values: readonly (string | number)[]): string {
-  return `{${values.map((v) => (typeof v === 'number' ? String(v) : `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`)).join(',')}}`;
-}

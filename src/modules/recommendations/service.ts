@@ -8,7 +8,7 @@ import { postsServicesFor } from '../posts/service.js';
 import { normaliseTag } from '../posts/text.js';
 import { trendingServiceFor } from '../trending/service.js';
 import { collaborative, content, followed, trending, type Seen, type Sources } from './candidates.js';
-import { KIND_WEIGHTS, pgArray } from './engagement.js';
+import { KIND_WEIGHTS } from './engagement.js';
 import { blend, diversify } from './rank.js';
 import { ModelStore } from './store.js';
 import { userInterests, type EngagementKind } from './tables.js';
@@ -101,7 +101,7 @@ export class RecommendationsService {
     const { rows } = await executeRaw<{ id: string; author_id: string; created_at: Date | string }>(
       this.db,
       `select id, author_id, created_at from posts where id = any($1::uuid[]) and deleted_at is null and reply_to_id is null and repost_of_id is null and author_id <> $2`,
-      [pgArray(ids), viewerId],
+      [ids, viewerId],
     );
     const now = Date.now();
     const scored = rows.map((r) => ({ id: r.id, creatorId: r.author_id, score: blend(sources.get(r.id)!, new Date(r.created_at), now) }));
