@@ -39,6 +39,16 @@ CREATE TABLE "trending_scores" (
 	CONSTRAINT "trending_scores_kind_window_item_id_pk" PRIMARY KEY("kind","window","item_id")
 );
 --> statement-breakpoint
+CREATE TABLE "search_hashtags" (
+	"tag" text PRIMARY KEY NOT NULL,
+	"posts" integer DEFAULT 0 NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "search_terms" (
+	"term" text PRIMARY KEY NOT NULL,
+	"docs" integer DEFAULT 0 NOT NULL
+);
+--> statement-breakpoint
 ALTER TABLE "engagement_events" ADD CONSTRAINT "engagement_events_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "user_interests" ADD CONSTRAINT "user_interests_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "engagement_events_type_at_idx" ON "engagement_events" USING btree ("item_type","at");--> statement-breakpoint
@@ -46,8 +56,9 @@ CREATE INDEX "engagement_events_user_idx" ON "engagement_events" USING btree ("u
 CREATE INDEX "engagement_events_item_idx" ON "engagement_events" USING btree ("item_type","item_id","at");--> statement-breakpoint
 CREATE INDEX "recommender_models_state_idx" ON "recommender_models" USING btree ("state","started_at");--> statement-breakpoint
 CREATE INDEX "trending_scores_rank_idx" ON "trending_scores" USING btree ("kind","window","rank");--> statement-breakpoint
+CREATE INDEX "search_hashtags_trgm_idx" ON "search_hashtags" USING gin ("tag" gin_trgm_ops);--> statement-breakpoint
+CREATE INDEX "search_terms_trgm_idx" ON "search_terms" USING gin ("term" gin_trgm_ops);--> statement-breakpoint
 CREATE INDEX "users_username_trgm_idx" ON "users" USING gin (lower("username") gin_trgm_ops);--> statement-breakpoint
 CREATE INDEX "users_display_name_trgm_idx" ON "users" USING gin (lower("display_name") gin_trgm_ops);--> statement-breakpoint
 CREATE INDEX "post_hashtags_tag_trgm_idx" ON "post_hashtags" USING gin ("tag" gin_trgm_ops);--> statement-breakpoint
-CREATE INDEX "posts_text_fts_idx" ON "posts" USING gin (to_tsvector('english', "text"));--> statement-breakpoint
-CREATE INDEX "posts_text_trgm_idx" ON "posts" USING gin ("text" gin_trgm_ops);
+CREATE INDEX "posts_text_fts_idx" ON "posts" USING gin (to_tsvector('english', "text"));

@@ -9,3 +9,4 @@ export * from './modules/comments/tables.js';
 export * from './modules/reactions/tables.js';
 export * from './modules/recommendations/tables.js';
 export * from './modules/trending/tables.js';
+export * from './modules/search/tables.js';

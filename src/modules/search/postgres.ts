@@ -1,17 +1,19 @@
 import { executeRaw, type Database, type Tx } from '../../platform/db/index.js';
 import type { HashtagHit, NameQuery, PostQuery, SearchBackend, SearchKey } from './backend.js';
+import { correctedQuery } from './terms.js';
 
 /**
  * Search on the product's own tables, identical on PGlite and PostgreSQL:
- * - posts: `to_tsvector('english', text)` (GIN) for words and stems, OR pg_trgm word similarity
- *   (`<%`, GIN gin_trgm_ops) so a typo ("vidoe") still reaches "video"; the score adds both.
+ * - posts: `to_tsvector('english', text)` (GIN) for words and stems; each query word the
+ *   vocabulary (search_terms) does not know is OR'd with its nearest known terms by trigram
+ *   similarity, so a typo ("vidoe") still reaches "video" with one full-text index scan.
  * - users: trigram similarity on lower(username) and lower(display_name), prefix matches first.
- * - hashtags: trigram similarity and prefix on post_hashtags.tag, counted over live posts.
+ * - hashtags: trigram similarity and prefix on the hashtag vocabulary (search_hashtags).
  * Every value goes in as a bind parameter; LIKE patterns escape their wildcards.
  */
-/** Word similarity at which a misspelt word still matches (pg_trgm's default 0.6 misses one swapped pair of letters in a short word). */
-const WORD_SIMILARITY = 0.45;
 const NAME_SIMILARITY = 0.3;
+/** Matches ranked by relevance: the newest this many (see posts()). */
+export const RELEVANCE_WINDOW = 1000;
 
 /** Words beyond this many are left to the ranking (websearch query) rather than each being required. */
 const MAX_WORDS = 8;
@@ -31,59 +33,56 @@ export class PostgresSearchBackend implements SearchBackend {
   /** The thresholds are set per transaction (SET LOCAL), so they never leak to other queries on a pooled connection. */
   private inTx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.database.transaction(async (tx) => {
-      await executeRaw(tx, `select set_config('pg_trgm.word_similarity_threshold', $1, true), set_config('pg_trgm.similarity_threshold', $2, true)`, [
-        String(WORD_SIMILARITY),
-        String(NAME_SIMILARITY),
-      ]);
+      await executeRaw(tx, `select set_config('pg_trgm.similarity_threshold', $1, true)`, [String(NAME_SIMILARITY)]);
       return fn(tx);
     });
   }
 
   async posts(query: PostQuery): Promise<{ id: string; key: SearchKey }[]> {
-    const words = queryWords(query.q);
-    if (words.length === 0) return [];
-    const values: unknown[] = [query.q];
-    // Every word must match, exactly (stemmed full-text) or nearly (trigram word similarity): each
-    // is an OR of two GIN index scans, and the planner ANDs the bitmaps.
-    const wordMatch = words.map((w) => {
-      values.push(w);
-      return `(to_tsvector('english', p.text) @@ plainto_tsquery('english', $${values.length}) or $${values.length} <% p.text)`;
+    return this.inTx(async (tx) => {
+      const tsq = await correctedQuery(tx, queryWords(query.q));
+      if (!tsq) return [];
+      const values: unknown[] = [tsq];
+      const where = [
+        `to_tsvector('english', p.text) @@ to_tsquery('simple', $1)`,
+        `p.deleted_at is null`,
+        `p.moderation_state = 'visible'`,
+        `p.visibility <> 'unlisted'`,
+        `p.repost_of_id is null`,
+      ];
+      if (query.since) {
+        values.push(query.since.toISOString());
+        where.push(`p.created_at >= $${values.length}::timestamptz`);
+      }
+      if (query.until) {
+        values.push(query.until.toISOString());
+        where.push(`p.created_at < $${values.length}::timestamptz`);
+      }
+      let sql: string;
+      if (query.sort === 'recent') {
+        if (query.after) {
+          values.push(query.after.id);
+          where.push(`p.id < $${values.length}::uuid`);
+        }
+        values.push(query.limit);
+        sql = `select p.id, 0::float8 as score from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length}`;
+      } else {
+        let page = '';
+        if (query.after) {
+          values.push(query.after.score, query.after.id);
+          page = `where (score, id) < ($${values.length - 1}::float8, $${values.length}::uuid)`;
+        }
+        values.push(RELEVANCE_WINDOW, query.limit);
+        // Relevance is ranked among the newest RELEVANCE_WINDOW matches: a common word matches a
+        // large share of all posts, and ranking every one of them would cost a scan of them all.
+        sql = `select id, score from (
+            select m.id, ts_rank_cd(to_tsvector('english', m.text), to_tsquery('simple', $1))::float8 as score
+            from (select p.id, p.text from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length - 1}) m
+          ) s ${page} order by score desc, id desc limit $${values.length}`;
+      }
+      const { rows } = await executeRaw<{ id: string; score: number }>(tx, sql, values);
+      return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
     });
-    const where = [
-      ...wordMatch,
-      `p.deleted_at is null`,
-      `p.moderation_state = 'visible'`,
-      `p.visibility <> 'unlisted'`,
-      `p.repost_of_id is null`,
-    ];
-    if (query.since) {
-      values.push(query.since.toISOString());
-      where.push(`p.created_at >= $${values.length}::timestamptz`);
-    }
-    if (query.until) {
-      values.push(query.until.toISOString());
-      where.push(`p.created_at < $${values.length}::timestamptz`);
-    }
-    const score = `(ts_rank_cd(to_tsvector('english', p.text), websearch_to_tsquery('english', $1)) + word_similarity($1, p.text))::float8`;
-    let sql: string;
-    if (query.sort === 'recent') {
-      if (query.after) {
-        values.push(query.after.id);
-        where.push(`p.id < $${values.length}::uuid`);
-      }
-      values.push(query.limit);
-      sql = `select p.id, 0::float8 as score from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length}`;
-    } else {
-      let page = '';
-      if (query.after) {
-        values.push(query.after.score, query.after.id);
-        page = `where (score, id) < ($${values.length - 1}::float8, $${values.length}::uuid)`;
-      }
-      values.push(query.limit);
-      sql = `select id, score from (select p.id, ${score} as score from posts p where ${where.join(' and ')}) s ${page} order by score desc, id desc limit $${values.length}`;
-    }
-    const { rows } = await this.inTx((tx) => executeRaw<{ id: string; score: number }>(tx, sql, values));
-    return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
   }
 
   async users(query: NameQuery): Promise<{ id: string; key: SearchKey }[]> {
@@ -115,13 +114,11 @@ export class PostgresSearchBackend implements SearchBackend {
       page = `where (score, tag) < ($3::float8, $4::text)`;
     }
     values.push(query.limit);
-    // Counted over live, listed posts only: a tag used only on removed posts is not suggested.
+    // The hashtag vocabulary (search_hashtags) holds counts of live, listed posts; unused tags drop out.
     const sql = `select tag, posts, score from (
-        select h.tag, count(*)::int as posts, (similarity(h.tag, $1) + case when h.tag like $2 then 1 else 0 end)::float8 as score
-        from post_hashtags h join posts p on p.id = h.post_id
-        where (h.tag % $1 or h.tag like $2)
-          and p.deleted_at is null and p.moderation_state = 'visible' and p.visibility <> 'unlisted'
-        group by h.tag
+        select h.tag, h.posts, (similarity(h.tag, $1) + case when h.tag like $2 then 1 else 0 end)::float8 as score
+        from search_hashtags h
+        where (h.tag % $1 or h.tag like $2) and h.posts > 0
       ) s ${page} order by score desc, tag desc limit $${values.length}`;
     const { rows } = await this.inTx((tx) => executeRaw<{ tag: string; posts: number; score: number }>(tx, sql, values));
     return rows.map((r) => ({ tag: r.tag, posts: Number(r.posts), key: { score: Number(r.score), id: r.tag } }));
