@@ -60,5 +60,4 @@ CREATE INDEX "search_hashtags_trgm_idx" ON "search_hashtags" USING gin ("tag" gi
 CREATE INDEX "search_terms_trgm_idx" ON "search_terms" USING gin ("term" gin_trgm_ops);--> statement-breakpoint
 CREATE INDEX "users_username_trgm_idx" ON "users" USING gin (lower("username") gin_trgm_ops);--> statement-breakpoint
 CREATE INDEX "users_display_name_trgm_idx" ON "users" USING gin (lower("display_name") gin_trgm_ops);--> statement-breakpoint
-CREATE INDEX "post_hashtags_tag_trgm_idx" ON "post_hashtags" USING gin ("tag" gin_trgm_ops);--> statement-breakpoint
-CREATE INDEX "posts_text_fts_idx" ON "posts" USING gin (to_tsvector('english', "text"));
+CREATE INDEX "post_hashtags_tag_trgm_idx" ON "post_hashtags" USING gin ("tag" gin_trgm_ops);

@@ -43,8 +43,6 @@ export const posts = pgTable(
     index('posts_reply_to_idx').on(t.replyToId),
     index('posts_quote_of_idx').on(t.quoteOfId),
     uniqueIndex('posts_one_repost_idx').on(t.authorId, t.repostOfId).where(sql`${t.repostOfId} is not null and ${t.deletedAt} is null`),
-    // Search (src/modules/search/postgres.ts): words and stems; typos are corrected against search_terms.
-    index('posts_text_fts_idx').using('gin', sql`to_tsvector('english', ${t.text})`),
   ],
 );
 

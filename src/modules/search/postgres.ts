@@ -4,7 +4,9 @@ import { correctedQuery } from './terms.js';
 
 /**
  * Search on the product's own tables, identical on PGlite and PostgreSQL:
- * - posts: `to_tsvector('english', text)` (GIN) for words and stems; each query word the
+ * - posts: `posts.search_vector`, a stored `to_tsvector('english', text)` with a GIN index (added
+ *   by the hand-written migration *_discovery_search_vector_manual.sql, so the ORM never selects
+ *   it), for words and stems; each query word the
  *   vocabulary (search_terms) does not know is OR'd with its nearest known terms by trigram
  *   similarity, so a typo ("vidoe") still reaches "video" with one full-text index scan.
  * - users: trigram similarity on lower(username) and lower(display_name), prefix matches first.
@@ -44,7 +46,7 @@ export class PostgresSearchBackend implements SearchBackend {
       if (!tsq) return [];
       const values: unknown[] = [tsq];
       const where = [
-        `to_tsvector('english', p.text) @@ to_tsquery('simple', $1)`,
+        `p.search_vector @@ to_tsquery('simple', $1)`,
         `p.deleted_at is null`,
         `p.moderation_state = 'visible'`,
         `p.visibility <> 'unlisted'`,
@@ -76,8 +78,8 @@ export class PostgresSearchBackend implements SearchBackend {
         // Relevance is ranked among the newest RELEVANCE_WINDOW matches: a common word matches a
         // large share of all posts, and ranking every one of them would cost a scan of them all.
         sql = `select id, score from (
-            select m.id, ts_rank_cd(to_tsvector('english', m.text), to_tsquery('simple', $1))::float8 as score
-            from (select p.id, p.text from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length - 1}) m
+            select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1))::float8 as score
+            from (select p.id, p.search_vector from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length - 1}) m
           ) s ${page} order by score desc, id desc limit $${values.length}`;
       }
       const { rows } = await executeRaw<{ id: string; score: number }>(tx, sql, values);
