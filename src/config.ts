@@ -17,6 +17,8 @@ export interface Config {
   /** HMAC key for signed URLs and other server-side signatures. */
   secretKey: string;
   databaseUrl: string | undefined;
+  /** Connections per process to PostgreSQL (ignored by the embedded database). */
+  databasePoolMax: number;
   redisUrl: string | undefined;
   s3: S3Config | undefined;
   smtpUrl: string | undefined;
@@ -238,6 +240,7 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     secretKey: secret(env, dataDir, opts.persistSecret ?? true),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 500),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     s3,
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),

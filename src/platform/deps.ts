@@ -49,6 +49,7 @@ export async function createDeps(config: Config, logger: Logger, opts: CreateDep
   say(config.databaseUrl ? 'connecting to PostgreSQL' : `opening the embedded database in ${path.join(config.dataDir, 'db')}`);
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
+    poolMax: config.databasePoolMax,
     pgliteDir: opts.pgliteInMemory ? undefined : path.join(config.dataDir, 'db'),
     loadDataDir: opts.pgliteTemplate,
   });

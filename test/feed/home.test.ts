@@ -190,6 +190,25 @@ describe('home feed', () => {
     expect(await feed(reader)).toEqual([]);
   });
 
+  it('following someone brings their earlier posts into an already built home feed', async () => {
+    const [viewer, known, newcomer] = [await user(), await user(), await user()];
+    await follow(viewer, known);
+    const a = await write(known, { text: 'from someone already followed' });
+    const b = await write(newcomer, { text: 'written before anyone followed me' });
+    await fanoutIdle();
+    // Reading builds the timeline: without the newcomer.
+    expect(await feed(viewer)).toEqual([a]);
+    await follow(viewer, newcomer);
+    // The feed listener of user.followed runs on the worker; the next read after it rebuilds.
+    const deadline = Date.now() + 20_000;
+    let ids = await feed(viewer);
+    while (!ids.includes(b) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      ids = await feed(viewer);
+    }
+    expect(ids).toEqual([b, a]);
+  });
+
   it('checks access and input', async () => {
     const u = await user();
     expect4xx(await call('GET', '/api/v1/feed/home'), 401);

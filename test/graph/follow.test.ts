@@ -124,6 +124,23 @@ describe('private accounts', () => {
     expect(usernames((await call('GET', `${api}/me/follow-requests`, { token: owner.accessToken })).body)).toEqual([]);
   });
 
+  it('an account that goes public has its pending requests approved', async () => {
+    const owner = await quickUser(env, { isPrivate: true });
+    const fans = [await quickUser(env), await quickUser(env), await quickUser(env)];
+    for (const fan of fans) expect((await call('POST', `${api}/users/${owner.username}/follow`, { token: fan.accessToken })).body).toEqual({ state: 'requested' });
+    // A request to another private account stays pending.
+    const other = await quickUser(env, { isPrivate: true });
+    expect((await call('POST', `${api}/users/${other.username}/follow`, { token: fans[0]!.accessToken })).body).toEqual({ state: 'requested' });
+
+    expect((await call('PATCH', `${api}/me`, { token: owner.accessToken, body: { isPrivate: false } })).status).toBe(200);
+    const deadline = Date.now() + 20_000;
+    while ((await statsRow(env, owner.id)).followers < fans.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await statsRow(env, owner.id)).toEqual({ followers: 3, following: 0 });
+    for (const fan of fans) expect((await call('GET', `${api}/users/${owner.username}/relationship`, { token: fan.accessToken })).body).toMatchObject({ following: true, requested: false });
+    expect(usernames((await call('GET', `${api}/me/follow-requests`, { token: owner.accessToken })).body)).toEqual([]);
+    expect(usernames((await call('GET', `${api}/me/follow-requests`, { token: other.accessToken })).body)).toEqual([fans[0]!.username]);
+  });
+
   it('nobody else can approve or deny your requests', async () => {
     const owner = await quickUser(env, { isPrivate: true });
     const fan = await quickUser(env);

@@ -1,4 +1,5 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
+import { ORPHAN_MEDIA_AGE_MS, reconcilePostCounts, sweepOrphanMedia } from '../../src/modules/posts/jobs.js';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userStats } from '../../src/modules/graph/tables.js';
@@ -171,6 +172,46 @@ describe('posts', () => {
     expect4xx(await call('POST', '/api/v1/posts', { token: ana.accessToken, body: { text: 'again', media: [up.body.id] } }), 400);
     expect4xx(await call('POST', '/api/v1/posts', { token: bob.accessToken, body: { text: 'steal', media: [up.body.id] } }), 400);
     expect4xx({ ...(await upload(ana, Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"></svg>'))), headers: { 'content-type': 'application/problem+json' } }, 415);
+  });
+
+  it('sweeps uploads no post claimed after a day, and keeps attached ones', async () => {
+    const png = await sharp({ create: { width: 30, height: 20, channels: 3, background: '#aa3300' } }).png().toBuffer();
+    const orphan = await upload(ana, png);
+    const used = await upload(ana, png);
+    const fresh = await upload(ana, png);
+    await post(call, ana, { text: 'with media', media: [used.body.id] });
+    const old = new Date(Date.now() - ORPHAN_MEDIA_AGE_MS - 60_000);
+    await env.deps.database.db.update(mediaAttachments).set({ createdAt: old }).where(inArray(mediaAttachments.id, [orphan.body.id as string, used.body.id as string]));
+    const keysOf = async (id: string) => Object.values((await env.deps.database.db.select().from(mediaAttachments).where(eq(mediaAttachments.id, id)))[0]!.keys);
+    const orphanKeys = await keysOf(orphan.body.id as string);
+
+    expect(await sweepOrphanMedia(env.deps)).toBe(1);
+    const left = (await env.deps.database.db.select({ id: mediaAttachments.id }).from(mediaAttachments).where(inArray(mediaAttachments.id, [orphan.body.id as string, used.body.id as string, fresh.body.id as string]))).map((r) => r.id);
+    expect(left.sort()).toEqual([used.body.id as string, fresh.body.id as string].sort());
+    for (const key of orphanKeys) expect(await env.deps.storage.stat(key)).toBeNull();
+    for (const key of await keysOf(used.body.id as string)) expect(await env.deps.storage.stat(key)).not.toBeNull();
+    expect(await sweepOrphanMedia(env.deps)).toBe(0);
+  });
+
+  it('the reconcile job repairs drifted reply, repost, quote and post counters', async () => {
+    const p = await post(call, ana, { text: 'count me' });
+    await post(call, bob, { text: 'reply 1', replyTo: p.id });
+    const r2 = await post(call, bob, { text: 'reply 2', replyTo: p.id });
+    await call('DELETE', `/api/v1/posts/${r2.id}`, { token: bob.accessToken });
+    await post(call, bob, { text: 'quoting', quoteOf: p.id });
+    expect((await call('POST', `/api/v1/posts/${p.id}/repost`, { token: bob.accessToken })).status).toBeLessThan(300);
+    const truth = { replyCount: 1, repostCount: 1, quoteCount: 1 };
+    expect(await row(p.id)).toMatchObject(truth);
+    const anaPosts = await statPosts(ana);
+    await env.deps.database.db.update(posts).set({ replyCount: 9, repostCount: 0, quoteCount: 5 }).where(eq(posts.id, p.id));
+    await env.deps.database.db.update(userStats).set({ posts: 77 }).where(eq(userStats.userId, ana.id));
+
+    const fixed = await reconcilePostCounts(env.deps.database.db);
+    expect(fixed).toMatchObject({ replies: 1, reposts: 1, quotes: 1 });
+    expect(fixed.authors).toBeGreaterThanOrEqual(1);
+    expect(await row(p.id)).toMatchObject(truth);
+    expect(await statPosts(ana)).toBe(anaPosts);
+    expect(await reconcilePostCounts(env.deps.database.db)).toEqual({ replies: 0, reposts: 0, quotes: 0, authors: 0 });
   });
 
   it('mentions skip deactivated accounts', async () => {

@@ -10,7 +10,7 @@ import { alreadyRegisteredMessage, passwordChangedMessage, resetPasswordMessage,
 import type { SigningKeys } from './keys.js';
 import { assertStrongPassword } from './password-strength.js';
 import { effectiveState, type SessionState } from './session-state.js';
-import { emailTokens, refreshTokens, sessions } from './tables.js';
+import { emailTokens, oidcIdentities, recoveryCodes, refreshTokens, sessions } from './tables.js';
 import { RULES, Throttle, type ThrottleKey } from './throttle.js';
 
 export interface ClientContext {
@@ -286,6 +286,17 @@ export class AuthService {
   async revokeSession(sessionId: string, reason: string): Promise<void> {
     await this.db.update(sessions).set({ revokedAt: new Date(), revokedReason: reason }).where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
     await this.state.forgetSession(sessionId);
+  }
+
+  /**
+   * Erase everything the auth module holds about an account (the purge of a deleted account):
+   * sessions (refresh tokens cascade), email tokens, recovery codes and linked OIDC identities.
+   */
+  async forgetUser(userId: string, tx: Tx): Promise<void> {
+    await tx.delete(sessions).where(eq(sessions.userId, userId));
+    await tx.delete(emailTokens).where(eq(emailTokens.userId, userId));
+    await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
+    await tx.delete(oidcIdentities).where(eq(oidcIdentities.userId, userId));
   }
 
   /** End every session of a user (optionally keeping one): password change, reset, logout-all, suspension, deletion. */

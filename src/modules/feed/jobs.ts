@@ -1,5 +1,7 @@
 import type { Deps } from '../../platform/deps.js';
+import { on, type EventSubscription } from '../../platform/events/index.js';
 import { job, type JobDefinition } from '../../platform/jobs/index.js';
+import '../graph/events.js';
 import { feedServiceFor } from './service.js';
 
 declare module '../../platform/jobs/index.js' {
@@ -21,4 +23,17 @@ export function feedJobs(deps: Deps): JobDefinition[] {
     },
   });
   return [fanout];
+}
+
+export function feedListeners(deps: Deps): EventSubscription[] {
+  return [
+    on({
+      event: 'user.followed',
+      subscriber: 'feed',
+      retryLimit: 5,
+      // The new followee's recent posts belong in the follower's home feed: forgetting the built
+      // timeline makes the next read rebuild it from the database, with them in it.
+      handler: async ({ followerId }) => feedServiceFor(deps).timelines.drop(followerId),
+    }),
+  ];
 }

@@ -1,5 +1,5 @@
 import type { AppModule } from '../types.js';
-import { feedJobs } from './jobs.js';
+import { feedJobs, feedListeners } from './jobs.js';
 import { feedRoutes } from './routes.js';
 
-export const feedModule: AppModule = { name: 'feed', routes: feedRoutes, jobs: feedJobs };
+export const feedModule: AppModule = { name: 'feed', routes: feedRoutes, jobs: feedJobs, listeners: feedListeners };

@@ -1,6 +1,9 @@
 import type { Deps } from '../../platform/deps.js';
+import { on, type EventSubscription } from '../../platform/events/index.js';
 import { job, type JobDefinition } from '../../platform/jobs/index.js';
+import '../users/events.js';
 import { reconcileFollowCounts } from './counters.js';
+import { GraphService } from './service.js';
 
 declare module '../../platform/jobs/index.js' {
   interface JobPayloads {
@@ -22,4 +25,19 @@ export function graphJobs(deps: Deps): JobDefinition[] {
     },
   });
   return [reconcile];
+}
+
+export function graphListeners(deps: Deps): EventSubscription[] {
+  return [
+    on({
+      event: 'account.went_public',
+      subscriber: 'graph',
+      retryLimit: 5,
+      // Batches commit one by one; a retry continues with the requests still pending.
+      handler: async ({ userId }) => {
+        const approved = await new GraphService(deps).approveAll(userId);
+        deps.logger.info({ userId, approved }, 'approved pending follow requests of an account that went public');
+      },
+    }),
+  ];
 }

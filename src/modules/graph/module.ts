@@ -1,5 +1,5 @@
 import type { AppModule } from '../types.js';
-import { graphJobs } from './jobs.js';
+import { graphJobs, graphListeners } from './jobs.js';
 import { graphRoutes } from './routes.js';
 
-export const graphModule: AppModule = { name: 'graph', routes: graphRoutes, jobs: graphJobs };
+export const graphModule: AppModule = { name: 'graph', routes: graphRoutes, jobs: graphJobs, listeners: graphListeners };

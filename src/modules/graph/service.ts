@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, notInArray, or, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Deps } from '../../platform/deps.js';
 import type { Executor, Tx } from '../../platform/db/index.js';
@@ -181,6 +181,28 @@ export class GraphService {
       if (!req.length) throw notFound('graph.request_not_found', 'this account has no pending request to follow you');
       await this.addFollow(tx, requester.id, viewerId, true);
     });
+  }
+
+  /** Approve every pending request to follow `userId` (the account went public), in batches. */
+  async approveAll(userId: string): Promise<number> {
+    let approved = 0;
+    for (;;) {
+      const n = await this.deps.database.transaction(async (tx) => {
+        const batch = await tx
+          .delete(followRequests)
+          .where(
+            and(
+              eq(followRequests.targetId, userId),
+              inArray(followRequests.requesterId, tx.select({ id: followRequests.requesterId }).from(followRequests).where(eq(followRequests.targetId, userId)).limit(500)),
+            ),
+          )
+          .returning({ requesterId: followRequests.requesterId });
+        for (const r of batch) await this.addFollow(tx, r.requesterId, userId, true);
+        return batch.length;
+      });
+      approved += n;
+      if (n === 0) return approved;
+    }
   }
 
   async deny(viewerId: string, requester: UserRow): Promise<void> {

@@ -1,4 +1,5 @@
 import type { AppModule, ModuleRoutes } from '../types.js';
+import { postsJobs } from './jobs.js';
 import { postsReadRoutes } from './routes.js';
 import { postsWriteRoutes } from './write-routes.js';
 
@@ -8,4 +9,4 @@ const routes: ModuleRoutes = async (app, { deps }) => {
   await app.register(postsWriteRoutes, { deps });
 };
 
-export const postsModule: AppModule = { name: 'posts', routes };
+export const postsModule: AppModule = { name: 'posts', routes, jobs: postsJobs };

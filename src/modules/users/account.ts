@@ -2,7 +2,6 @@ import { and, asc, eq, gt, isNotNull, lte } from 'drizzle-orm';
 import type { Deps } from '../../platform/deps.js';
 import { AppError, badRequest, unauthorized } from '../../platform/errors.js';
 import { verifyPassword } from '../auth/crypto.js';
-import { emailTokens, oidcIdentities, recoveryCodes, sessions } from '../auth/tables.js';
 import { RULES, type ThrottleKey } from '../auth/throttle.js';
 import { servicesFor } from '../services.js';
 import { users, type UserRow } from './tables.js';
@@ -117,11 +116,7 @@ async function purgeOne(deps: Deps, userId: string, now: Date): Promise<boolean>
         updatedAt: now,
       })
       .where(eq(users.id, userId));
-    // Refresh tokens go with their sessions (ON DELETE CASCADE).
-    await tx.delete(sessions).where(eq(sessions.userId, userId));
-    await tx.delete(emailTokens).where(eq(emailTokens.userId, userId));
-    await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
-    await tx.delete(oidcIdentities).where(eq(oidcIdentities.userId, userId));
+    await servicesFor(deps).auth.forgetUser(userId, tx);
     return true;
   });
   if (!due) return false;

@@ -1,6 +1,7 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
+import './events.js';
 import { badRequest } from '../../platform/errors.js';
 import { users, type UserRow } from './tables.js';
 
@@ -78,7 +79,12 @@ export class UsersService {
       });
     }
     if (patch.isPrivate !== undefined) set.isPrivate = patch.isPrivate;
-    const [u] = await this.db.update(users).set(set).where(eq(users.id, userId)).returning();
-    return u!;
+    return this.deps.database.transaction(async (tx) => {
+      const [before] = await tx.select({ isPrivate: users.isPrivate }).from(users).where(eq(users.id, userId)).for('update');
+      const [u] = await tx.update(users).set(set).where(eq(users.id, userId)).returning();
+      // Going public means no one needs approving any more: the pending requests become follows.
+      if (before?.isPrivate && u && !u.isPrivate) await this.deps.events.publish('account.went_public', { userId }, { tx });
+      return u!;
+    });
   }
 }
