@@ -1,4 +1,4 @@
-import { rng, rowOf, type InteractionMatrix } from './interactions.js';
+import { rng, type InteractionMatrix } from './interactions.js';
 
 /**
  * Implicit-feedback matrix factorisation by alternating least squares (Hu, Koren and Volinsky,
@@ -66,46 +66,52 @@ function choleskySolve(a: Float64Array, b: Float64Array, k: number): boolean {
   return true;
 }
 
-function halfStep(
-  target: Float32Array,
-  nTarget: number,
-  fixed: Float32Array,
-  nFixed: number,
-  rows: { offsets: Int32Array; indices: Int32Array; values: Float32Array },
-  o: AlsOptions,
-): void {
+type Rows = { offsets: Int32Array; indices: Int32Array; values: Float32Array };
+
+/** Solve row r of `target` against the fixed side (its Gram matrix `g` precomputed); a and b are scratch. */
+function solveRow(target: Float32Array, r: number, fixed: Float32Array, g: Float64Array, rows: Rows, o: AlsOptions, a: Float64Array, b: Float64Array): void {
+  const k = o.factors;
+  const start = rows.offsets[r]!;
+  const end = rows.offsets[r + 1]!;
+  if (start === end) {
+    target.fill(0, r * k, r * k + k);
+    return;
+  }
+  a.set(g);
+  b.fill(0);
+  for (let p = start; p < end; p++) {
+    const j = rows.indices[p]!;
+    const c = 1 + o.alpha * Math.log1p(rows.values[p]! / o.epsilon);
+    const v = j * k;
+    for (let x = 0; x < k; x++) {
+      const fx = fixed[v + x]!;
+      b[x]! += c * fx;
+      const cf = (c - 1) * fx;
+      for (let y = x; y < k; y++) a[x * k + y]! += cf * fixed[v + y]!;
+    }
+  }
+  // Regularisation scaled by the row's count (as in implicit's ALS and Zhou et al.), then mirror.
+  const lambda = o.regularization * (end - start);
+  for (let x = 0; x < k; x++) {
+    a[x * k + x]! += lambda;
+    for (let y = 0; y < x; y++) a[x * k + y] = a[y * k + x]!;
+  }
+  if (!choleskySolve(a, b, k)) return;
+  for (let x = 0; x < k; x++) target[r * k + x] = b[x]!;
+}
+
+/** Rows solved between two yields to the event loop: training shares its process with API requests (`social-flow start`). */
+const ROWS_PER_SLICE = 128;
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+
+async function halfStep(target: Float32Array, nTarget: number, fixed: Float32Array, nFixed: number, rows: Rows, o: AlsOptions): Promise<void> {
   const k = o.factors;
   const g = gram(fixed, nFixed, k);
   const a = new Float64Array(k * k);
   const b = new Float64Array(k);
   for (let r = 0; r < nTarget; r++) {
-    const start = rows.offsets[r]!;
-    const end = rows.offsets[r + 1]!;
-    if (start === end) {
-      target.fill(0, r * k, r * k + k);
-      continue;
-    }
-    a.set(g);
-    b.fill(0);
-    for (let p = start; p < end; p++) {
-      const j = rows.indices[p]!;
-      const c = 1 + o.alpha * Math.log1p(rows.values[p]! / o.epsilon);
-      const v = j * k;
-      for (let x = 0; x < k; x++) {
-        const fx = fixed[v + x]!;
-        b[x]! += c * fx;
-        const cf = (c - 1) * fx;
-        for (let y = x; y < k; y++) a[x * k + y]! += cf * fixed[v + y]!;
-      }
-    }
-    // Regularisation scaled by the row's count (as in implicit's ALS and Zhou et al.), then mirror.
-    const lambda = o.regularization * (end - start);
-    for (let x = 0; x < k; x++) {
-      a[x * k + x]! += lambda;
-      for (let y = 0; y < x; y++) a[x * k + y] = a[y * k + x]!;
-    }
-    if (!choleskySolve(a, b, k)) continue;
-    for (let x = 0; x < k; x++) target[r * k + x] = b[x]!;
+    if (r > 0 && r % ROWS_PER_SLICE === 0) await yieldToLoop();
+    solveRow(target, r, fixed, g, rows, o, a, b);
   }
 }
 
@@ -117,11 +123,9 @@ export async function trainAls(m: InteractionMatrix, opts: Partial<AlsOptions> =
   const items = new Float32Array(m.nItems * k);
   for (let i = 0; i < items.length; i++) items[i] = (rand() - 0.5) * 0.1;
   for (let it = 0; it < o.iterations; it++) {
-    halfStep(users, m.nUsers, items, m.nItems, m.byUser, o);
-    halfStep(items, m.nItems, users, m.nUsers, m.byItem, o);
-    // Yield between iterations: training in the worker process must not starve its other jobs.
+    await halfStep(users, m.nUsers, items, m.nItems, m.byUser, o);
+    await halfStep(items, m.nItems, users, m.nUsers, m.byItem, o);
     await onIteration?.(it + 1, o.iterations);
-    await new Promise((r) => setImmediate(r));
   }
   return { factors: k, users, items };
 }
@@ -138,6 +142,9 @@ export function scoreVector(model: AlsModel, userVec: Float32Array, out: Float32
   }
 }
 
+/** The item factors' Gram matrix, computed once per loaded model (fold-in runs on the request path). */
+const itemGrams = new WeakMap<Float32Array, Float64Array>();
+
 /**
  * A user vector for someone the model was not trained on (or whose history changed since): one
  * ALS half-step against the fixed item factors. This is how a new user's first likes count at once.
@@ -147,8 +154,10 @@ export function foldInUser(model: AlsModel, items: number[], weights: number[], 
   const k = model.factors;
   const out = new Float32Array(k);
   if (items.length === 0) return out;
-  const offsets = Int32Array.from([0, items.length]);
-  halfStep(out, 1, model.items, model.items.length / k, { offsets, indices: Int32Array.from(items), values: Float32Array.from(weights) }, o);
+  let g = itemGrams.get(model.items);
+  if (!g) itemGrams.set(model.items, (g = gram(model.items, model.items.length / k, k)));
+  const rows = { offsets: Int32Array.from([0, items.length]), indices: Int32Array.from(items), values: Float32Array.from(weights) };
+  solveRow(out, 0, model.items, g, rows, o, new Float64Array(k * k), new Float64Array(k));
   return out;
 }
 
@@ -156,4 +165,3 @@ export function userVector(model: AlsModel, user: number): Float32Array {
   return model.users.subarray(user * model.factors, (user + 1) * model.factors);
 }
 
-export { rowOf };

@@ -64,6 +64,7 @@ export async function trainItemKnn(m: InteractionMatrix, opts: Partial<ItemKnnOp
   const sims = new Float32Array(n * K);
   const cand: { j: number; s: number }[] = [];
   for (let i = 0; i < n; i++) {
+    if (i % 64 === 63) await new Promise((r) => setImmediate(r));
     cand.length = 0;
     const push = (j: number, c: number) => {
       if (c > 0 && j !== i) cand.push({ j, s: c / (Math.pow(counts[i]!, o.asymmetry) * Math.pow(counts[j]!, 1 - o.asymmetry)) });
