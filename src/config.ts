@@ -36,6 +36,7 @@ export interface Config {
   notifications: NotificationsConfig;
   video: VideoConfig;
   moderation: ModerationConfig;
+  discovery: DiscoveryConfig;
 }
 
 export interface NotificationsConfig {
@@ -82,6 +83,20 @@ export interface ModerationConfig {
   seedSpam: string | undefined;
   /** Fewer new labels than this since the last training: the scheduled retrain skips. */
   retrainMinLabels: number;
+}
+
+/** Trending and the recommender (docs/discovery.md). */
+export interface DiscoveryConfig {
+  /** When the trending lists are recomputed (cron, UTC). */
+  trendingCron: string;
+  /** Accounts an item needs within the window to trend at all. */
+  trendingMinUsers: number;
+  /** When the recommender is retrained (cron, UTC). */
+  recommenderTrainCron: string;
+  recommenderFactors: number;
+  recommenderIterations: number;
+  /** Engagement older than this is left out of training. */
+  recommenderHistoryDays: number;
 }
 
 export interface OidcProviderConfig {
@@ -165,6 +180,14 @@ function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readon
   if (v === undefined) return def;
   if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(name, `"${v}" is not allowed; expected one of ${allowed.join(', ')}`);
   return v as T;
+}
+
+/** Five cron fields (minute hour day month weekday); pg-boss checks the details when it schedules. */
+function cron(env: Env, name: string, def: string): string {
+  const v = raw(env, name);
+  if (v === undefined) return def;
+  if (!/^[\d*/,-]+(\s+[\d*/,A-Za-z-]+){4}$/.test(v)) throw new ConfigError(name, `"${v}" is not a cron expression; expected five fields such as "*/5 * * * *"`);
+  return v;
 }
 
 function url(env: Env, name: string, protocols: string[]): string | undefined {
@@ -353,6 +376,14 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
       viewWindowSeconds: int(env, 'VIDEO_VIEW_WINDOW_SECONDS', 6 * 3600, 1, 30 * 86_400),
     },
     moderation: moderationConfig(env),
+    discovery: {
+      trendingCron: cron(env, 'TRENDING_CRON', '*/5 * * * *'),
+      trendingMinUsers: int(env, 'TRENDING_MIN_USERS', 2, 1, 1000),
+      recommenderTrainCron: cron(env, 'RECOMMENDER_TRAIN_CRON', '15 */6 * * *'),
+      recommenderFactors: int(env, 'RECOMMENDER_FACTORS', 48, 4, 256),
+      recommenderIterations: int(env, 'RECOMMENDER_ITERATIONS', 12, 1, 100),
+      recommenderHistoryDays: int(env, 'RECOMMENDER_HISTORY_DAYS', 90, 1, 3650),
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { runDoctor } from './doctor.js';
 import { generateVapidKeys } from './platform/push/index.js';
 import { ADMIN_PASSWORD_ENV, adminCreateCommand, adminRotateKeysCommand, resolveAdminPassword } from './modules/admin/cli.js';
+import { registerMlCommands } from './modules/recommendations/cli.js';
 import type { Deps } from './platform/deps.js';
 import { createLogger } from './platform/logger.js';
 import { startServer, type Role } from './server.js';
@@ -126,6 +127,8 @@ admin
   .description('start signing access tokens with a new key; nobody is signed out')
   .action(() => adminTask('rotate-keys', adminRotateKeysCommand));
 
+const ml = registerMlCommands(program, { configOrExit, say });
+
 program
   .command('seed')
   .description('fill the database with a synthetic data set (power-law follows, posts, replies, hashtags, likes) for benchmarks')
@@ -166,8 +169,8 @@ program
     await closeDeps(deps);
   });
 
-const ml = program.command('ml').description('train and inspect the machine-learning models');
-const mlTrain = ml.command('train').description('train a model from a labelled data file; the new version is used only if it scores at least as well as the current one');
+// `ml train` is created by registerMlCommands (recommender); the classifiers join it here.
+const mlTrain = ml.commands.find((c) => c.name() === 'train')!;
 
 /** One `ml train <name>` command: open the deps, train, print the cross-validated report. */
 function mlTrainAction(task: 'offensive' | 'spam' | 'sentiment') {

@@ -10,3 +10,6 @@ export * from './modules/reactions/tables.js';
 export * from './modules/notifications/tables.js';
 export * from './modules/videos/tables.js';
 export * from './modules/moderation/tables.js';
+export * from './modules/recommendations/tables.js';
+export * from './modules/trending/tables.js';
+export * from './modules/search/tables.js';

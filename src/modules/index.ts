@@ -11,12 +11,15 @@ import { moderationModule } from './moderation/module.js';
 import { postsModule } from './posts/module.js';
 import { reactionsModule } from './reactions/module.js';
 import { realtimeModule } from './realtime/module.js';
+import { recommendationsModule } from './recommendations/module.js';
+import { searchModule } from './search/module.js';
+import { trendingModule } from './trending/module.js';
 import type { AppModule } from './types.js';
 import { usersModule } from './users/module.js';
 import { videosModule } from './videos/module.js';
 
 /** Every domain module, in the order their routes are registered. */
-export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule, feedModule, commentsModule, videosModule, notificationsModule, realtimeModule, moderationModule];
+export const modules: AppModule[] = [healthModule, instanceModule, authModule, usersModule, graphModule, adminModule, postsModule, reactionsModule, feedModule, commentsModule, videosModule, notificationsModule, realtimeModule, moderationModule, searchModule, trendingModule, recommendationsModule];
 
 /** Every process defines every job and event listener, so any role can enqueue one; only workers run them. */
 export function defineJobs(deps: Deps): void {

@@ -71,7 +71,12 @@ export const postHashtags = pgTable(
       .notNull()
       .references(() => posts.id, { onDelete: 'cascade' }),
   },
-  (t) => [primaryKey({ columns: [t.tag, t.postId] }), index('post_hashtags_post_idx').on(t.postId)],
+  (t) => [
+    primaryKey({ columns: [t.tag, t.postId] }),
+    index('post_hashtags_post_idx').on(t.postId),
+    // Hashtag search and suggestions (similar and prefix matches).
+    index('post_hashtags_tag_trgm_idx').using('gin', sql`${t.tag} gin_trgm_ops`),
+  ],
 );
 
 export const postMentions = pgTable(

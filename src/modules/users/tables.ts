@@ -44,6 +44,9 @@ export const users = pgTable(
     uniqueIndex('users_email_lower_idx').on(sql`lower(${t.email})`),
     index('users_state_idx').on(t.state),
     index('users_purge_after_idx').on(t.purgeAfter),
+    // People search and suggestions (src/modules/search): trigram similarity and prefix on names.
+    index('users_username_trgm_idx').using('gin', sql`lower(${t.username}) gin_trgm_ops`),
+    index('users_display_name_trgm_idx').using('gin', sql`lower(${t.displayName}) gin_trgm_ops`),
   ],
 );
 export type UserRow = typeof users.$inferSelect;

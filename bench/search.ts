@@ -1,0 +1,150 @@
+/**
+ * Search latency on a seeded, power-law data set.
+ *
+ *   npx tsx bench/search.ts [--users 10000] [--posts 200000] [--duration 10] [--connections 16]
+ *                           [--warmup 2] [--seed 42] [--db-name sf_bench_search]
+ *
+ * Method
+ * - A fresh database: the embedded one in memory by default; with DATABASE_URL set, a new
+ *   PostgreSQL database created through that (admin) connection and dropped at the end
+ *   (`--db-name` keeps it and reuses it when it exists, so a 1M-post set is seeded once).
+ * - Seeded with src/modules/seed/seed.ts (`social-flow seed`): its post text draws from a
+ *   60-word vocabulary, so a common word ("video") matches a large share of all posts: the hard case.
+ * - The app in this process, api role, LOG_LEVEL silent; autocannon in a child process at
+ *   --connections, one run per query below (anonymous viewer), after a warm-up.
+ * - Prints req/s, p50 and p99 per query, and one JSON line with every figure and the worst p99.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { loadConfig } from '../src/config.js';
+import { hashPassword } from '../src/modules/auth/crypto.js';
+import { rebuildTerms } from '../src/modules/search/terms.js';
+import { progressBar, seedDatabase } from '../src/modules/seed/seed.js';
+import { createLogger } from '../src/platform/logger.js';
+import { startServer, type RunningServer } from '../src/server.js';
+import { startLoadgen, type LoadResult, type Loadgen } from './support/loadgen.js';
+
+const { values: args } = parseArgs({
+  options: {
+    users: { type: 'string', default: '10000' },
+    posts: { type: 'string', default: '200000' },
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '16' },
+    warmup: { type: 'string', default: '2' },
+    seed: { type: 'string', default: '42' },
+    'db-name': { type: 'string' },
+  },
+  strict: true,
+});
+const nUsers = Number(args.users);
+const nPosts = Number(args.posts);
+const durationS = Number(args.duration);
+const connections = Number(args.connections);
+const warmupS = Number(args.warmup);
+const say = (msg: string) => process.stderr.write(`bench/search: ${msg}\n`);
+
+const QUERIES: [string, string][] = [
+  ['common word, relevance', '/api/v1/search?type=posts&q=video'],
+  ['common word, newest first', '/api/v1/search?type=posts&q=video&sort=recent'],
+  ['typo', '/api/v1/search?type=posts&q=vidoe'],
+  ['two words', '/api/v1/search?type=posts&q=cooking%20travel'],
+  ['rare word (no match)', '/api/v1/search?type=posts&q=xylophone'],
+  ['people', '/api/v1/search?type=users&q=user_123'],
+  ['hashtags', '/api/v1/search?type=hashtags&q=musi'],
+  ['all kinds', '/api/v1/search?q=music'],
+  ['suggest', '/api/v1/search/suggest?q=mus'],
+];
+
+async function freshDatabase(): Promise<{ url: string | undefined; kept: boolean; drop(): Promise<void> }> {
+  const adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) return { url: undefined, kept: false, drop: async () => {} };
+  const keep = args['db-name'];
+  if (keep !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(keep)) throw new Error('--db-name must be a lower-case SQL identifier');
+  const name = keep ?? `sf_bench_${randomBytes(5).toString('hex')}`;
+  const run = async (text: string) => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    return c.query(text).finally(() => c.end());
+  };
+  const exists = keep !== undefined && (await run(`select 1 from pg_database where datname = '${name}'`)).rowCount === 1;
+  if (!exists) await run(`create database ${name}`);
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return { url: u.toString(), kept: exists, drop: keep ? async () => {} : async () => void (await run(`drop database if exists ${name} with (force)`)) };
+}
+
+async function main(): Promise<void> {
+  for (const [k, v] of [
+    ['users', nUsers],
+    ['posts', nPosts],
+    ['duration', durationS],
+    ['connections', connections],
+  ] as const)
+    if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sf-bench-search-'));
+  const db = await freshDatabase();
+  let server: RunningServer | undefined;
+  let loadgen: Loadgen | undefined;
+  try {
+    const loadAvg = Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
+    console.log(`search: ${os.cpus().length} cores (shared with other work: figures are indicative), node ${process.version}, ${nUsers} users, ${nPosts} posts, ${connections} connections, ${durationS} s per query, load average ${loadAvg}`);
+    const config = loadConfig(
+      { NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '1000000', RATE_LIMIT_WINDOW_MS: '1000', DATABASE_URL: db.url, REDIS_URL: process.env.REDIS_URL },
+      { persistSecret: false },
+    );
+    server = await startServer(config, createLogger('silent'), ['api'], { pgliteInMemory: true, cacheKeyPrefix: `sf-bench:${randomBytes(4).toString('hex')}:`, onProgress: () => {} });
+    const deps = server.deps;
+    say(`app on ${server.url} (database: ${deps.database.kind}); ${db.kept ? 'reusing the kept database' : 'seeding'}`);
+    if (!db.kept) {
+      const seeded = await seedDatabase(deps.database, {
+        users: nUsers,
+        posts: nPosts,
+        seed: Number(args.seed),
+        passwordHash: await hashPassword('bench password 42', config.auth.argon2),
+        onProgress: progressBar((s) => process.stderr.write(s), process.stderr.isTTY === true),
+      });
+      if (process.stderr.isTTY) process.stderr.write('\n');
+      console.log(`seeded ${seeded.rows} rows in ${(seeded.ms / 1000).toFixed(1)} s`);
+      await deps.database.query('analyze');
+    }
+    // The seeder bulk-inserts (no domain events): build the search vocabularies as the nightly job would.
+    const { rows: vocab } = await deps.database.query<{ n: number }>('select count(*)::int as n from search_terms');
+    if (Number(vocab[0]!.n) === 0) {
+      const t0 = performance.now();
+      const terms = await rebuildTerms(deps.database.db);
+      console.log(`search vocabulary rebuilt: ${terms} terms in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    const { rows } = await deps.database.query<{ n: number }>('select count(*)::int as n from posts');
+    console.log(`posts in the database: ${rows[0]!.n}`);
+    loadgen = await startLoadgen('child');
+    const results: Record<string, { rps: number; p50: number; p99: number; requests: number }> = {};
+    for (const [title, url] of QUERIES) {
+      const req = { title, url: `${server.url}${url}`, connections, durationS };
+      if (warmupS > 0) await loadgen.run({ ...req, durationS: warmupS });
+      const res: LoadResult = await loadgen.run(req);
+      if (res.errors > 0 || res.non2xx > 0) throw new Error(`${title}: ${res.non2xx} non-2xx and ${res.errors} errors`);
+      console.log(`${title.padEnd(28)} ${res.rps.toFixed(1).padStart(8)} req/s   p50 ${res.p50.toFixed(1).padStart(7)} ms   p99 ${res.p99.toFixed(1).padStart(7)} ms   ${url}`);
+      results[title] = { rps: res.rps, p50: res.p50, p99: res.p99, requests: res.requests };
+    }
+    const worstP99 = Math.max(...Object.values(results).map((r) => r.p99));
+    console.log(`worst p99 ${worstP99} ms (target < 50 ms at 16 connections over 1M posts on PostgreSQL)`);
+    console.log(JSON.stringify({ bench: 'search', date: new Date().toISOString(), cores: os.cpus().length, loadAvg, database: deps.database.kind, users: nUsers, posts: rows[0]!.n, connections, durationS, results, worstP99 }));
+  } finally {
+    await loadgen?.close().catch(() => {});
+    await server?.stop().catch(() => {});
+    await db.drop().catch((err: unknown) => say(`dropping the bench database failed: ${String(err)}`));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

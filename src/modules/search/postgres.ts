@@ -1,0 +1,128 @@
+import { executeRaw, type Database, type Tx } from '../../platform/db/index.js';
+import type { HashtagHit, NameQuery, PostQuery, SearchBackend, SearchKey } from './backend.js';
+import { correctedQuery } from './terms.js';
+
+/**
+ * Search on the product's own tables, identical on PGlite and PostgreSQL:
+ * - posts: `posts.search_vector`, a stored `to_tsvector('english', text)` with a GIN index (added
+ *   by the hand-written migration *_discovery_search_vector_manual.sql, so the ORM never selects
+ *   it), for words and stems; each query word the
+ *   vocabulary (search_terms) does not know is OR'd with its nearest known terms by trigram
+ *   similarity, so a typo ("vidoe") still reaches "video" with one full-text index scan.
+ * - users: trigram similarity on lower(username) and lower(display_name), prefix matches first.
+ * - hashtags: trigram similarity and prefix on the hashtag vocabulary (search_hashtags).
+ * Every value goes in as a bind parameter; LIKE patterns escape their wildcards.
+ */
+const NAME_SIMILARITY = 0.3;
+/** Matches ranked by relevance: the newest this many (see posts()). */
+export const RELEVANCE_WINDOW = 1000;
+
+/** Words beyond this many are left to the ranking (websearch query) rather than each being required. */
+const MAX_WORDS = 8;
+
+/** The words of a query, each required: lower-case letter/digit runs, de-duplicated, at most MAX_WORDS. */
+export function queryWords(q: string): string[] {
+  return [...new Set(q.toLowerCase().match(/[\p{L}\p{N}_]+/gu) ?? [])].filter((w) => w.length <= 64).slice(0, MAX_WORDS);
+}
+
+export const likePrefix = (q: string) => `${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export class PostgresSearchBackend implements SearchBackend {
+  readonly kind = 'postgres';
+
+  constructor(private readonly database: Database) {}
+
+  /** The thresholds are set per transaction (SET LOCAL), so they never leak to other queries on a pooled connection. */
+  private inTx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.database.transaction(async (tx) => {
+      await executeRaw(tx, `select set_config('pg_trgm.similarity_threshold', $1, true)`, [String(NAME_SIMILARITY)]);
+      return fn(tx);
+    });
+  }
+
+  async posts(query: PostQuery): Promise<{ id: string; key: SearchKey }[]> {
+    return this.inTx(async (tx) => {
+      const tsq = await correctedQuery(tx, queryWords(query.q));
+      if (!tsq) return [];
+      const values: unknown[] = [tsq];
+      const where = [
+        `p.search_vector @@ to_tsquery('simple', $1)`,
+        `p.deleted_at is null`,
+        `p.moderation_state = 'visible'`,
+        `p.visibility <> 'unlisted'`,
+        `p.repost_of_id is null`,
+      ];
+      if (query.since) {
+        values.push(query.since.toISOString());
+        where.push(`p.created_at >= $${values.length}::timestamptz`);
+      }
+      if (query.until) {
+        values.push(query.until.toISOString());
+        where.push(`p.created_at < $${values.length}::timestamptz`);
+      }
+      let sql: string;
+      if (query.sort === 'recent') {
+        if (query.after) {
+          values.push(query.after.id);
+          where.push(`p.id < $${values.length}::uuid`);
+        }
+        values.push(query.limit);
+        sql = `select p.id, 0::float8 as score from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length}`;
+      } else {
+        let page = '';
+        if (query.after) {
+          values.push(query.after.score, query.after.id);
+          page = `where (score, id) < ($${values.length - 1}::float8, $${values.length}::uuid)`;
+        }
+        values.push(RELEVANCE_WINDOW, query.limit);
+        // Relevance is ranked among the newest RELEVANCE_WINDOW matches: a common word matches a
+        // large share of all posts, and ranking every one of them would cost a scan of them all.
+        sql = `select id, score from (
+            select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1))::float8 as score
+            from (select p.id, p.search_vector from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length - 1}) m
+          ) s ${page} order by score desc, id desc limit $${values.length}`;
+      }
+      const { rows } = await executeRaw<{ id: string; score: number }>(tx, sql, values);
+      return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
+    });
+  }
+
+  async users(query: NameQuery): Promise<{ id: string; key: SearchKey }[]> {
+    const q = query.q.toLowerCase();
+    const values: unknown[] = [q, likePrefix(q)];
+    let page = '';
+    if (query.after) {
+      values.push(query.after.score, query.after.id);
+      page = `where (score, id) < ($3::float8, $4::uuid)`;
+    }
+    values.push(query.limit);
+    const sql = `select id, score from (
+        select u.id, (greatest(similarity(lower(u.username), $1), coalesce(similarity(lower(u.display_name), $1), 0))
+                      + case when lower(u.username) like $2 then 1 else 0 end)::float8 as score
+        from users u
+        where (lower(u.username) % $1 or lower(u.display_name) % $1 or lower(u.username) like $2)
+          and (u.state = 'active' or (u.state = 'suspended' and u.suspended_until <= now()))
+      ) s ${page} order by score desc, id desc limit $${values.length}`;
+    const { rows } = await this.inTx((tx) => executeRaw<{ id: string; score: number }>(tx, sql, values));
+    return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
+  }
+
+  async hashtags(query: NameQuery): Promise<HashtagHit[]> {
+    const q = query.q.toLowerCase();
+    const values: unknown[] = [q, likePrefix(q)];
+    let page = '';
+    if (query.after) {
+      values.push(query.after.score, query.after.id);
+      page = `where (score, tag) < ($3::float8, $4::text)`;
+    }
+    values.push(query.limit);
+    // The hashtag vocabulary (search_hashtags) holds counts of live, listed posts; unused tags drop out.
+    const sql = `select tag, posts, score from (
+        select h.tag, h.posts, (similarity(h.tag, $1) + case when h.tag like $2 then 1 else 0 end)::float8 as score
+        from search_hashtags h
+        where (h.tag % $1 or h.tag like $2) and h.posts > 0
+      ) s ${page} order by score desc, tag desc limit $${values.length}`;
+    const { rows } = await this.inTx((tx) => executeRaw<{ tag: string; posts: number; score: number }>(tx, sql, values));
+    return rows.map((r) => ({ tag: r.tag, posts: Number(r.posts), key: { score: Number(r.score), id: r.tag } }));
+  }
+}

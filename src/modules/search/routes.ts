@@ -1,0 +1,74 @@
+import { Type } from '@sinclair/typebox';
+import { PostPageSchema } from '../posts/present.js';
+import { errors } from '../posts/schemas.js';
+import type { ModuleRoutes } from '../types.js';
+import { PublicUserSchema } from '../users/present.js';
+import { searchServiceFor, SEARCH_TYPES } from './service.js';
+
+/** Long enough for any real query, short enough that a pasted essay is refused before it reaches SQL. */
+export const MAX_QUERY = 200;
+
+const HashtagSchema = Type.Object({ tag: Type.String(), posts: Type.Integer({ description: 'Live, listed posts using it' }) }, { title: 'HashtagHit' });
+const page = <T extends Parameters<typeof Type.Array>[0]>(item: T, title: string) =>
+  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { title });
+
+const SearchQuery = Type.Object(
+  {
+    q: Type.String({ minLength: 1, maxLength: MAX_QUERY, description: 'Words to find; typos are tolerated' }),
+    type: Type.Union(
+      SEARCH_TYPES.map((t) => Type.Literal(t)),
+      { default: 'all', description: '`all` answers the first page of each kind; a cursor needs one kind' },
+    ),
+    sort: Type.Union([Type.Literal('relevance'), Type.Literal('recent')], { default: 'relevance', description: 'Posts only; people and hashtags are by relevance' }),
+    since: Type.Optional(Type.String({ format: 'date-time', description: 'Posts created at or after' })),
+    until: Type.Optional(Type.String({ format: 'date-time', description: 'Posts created before' })),
+    limit: Type.Integer({ minimum: 1, maximum: 50, default: 20 }),
+    cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,160}$', description: 'nextCursor of the previous page of the same type' })),
+  },
+  { additionalProperties: false },
+);
+
+const SearchResultSchema = Type.Object(
+  {
+    posts: Type.Optional(PostPageSchema),
+    users: Type.Optional(page(PublicUserSchema, 'UserSearchPage')),
+    hashtags: Type.Optional(page(HashtagSchema, 'HashtagSearchPage')),
+  },
+  { title: 'SearchResult' },
+);
+
+export const searchRoutes: ModuleRoutes = async (app, { deps }) => {
+  const tags = ['search'];
+  const service = searchServiceFor(deps);
+  const viewer = (req: { auth: { userId: string } | null }) => req.auth?.userId ?? null;
+
+  app.get(
+    '/search',
+    {
+      config: { auth: 'optional' },
+      schema: {
+        tags,
+        summary: 'Search posts, people and hashtags',
+        description:
+          'Full-text (English stemming) plus trigram similarity, so misspelt words still match. Results follow the same rules as every list: blocked, muted, follower-only (unless you follow), unlisted, deleted and moderated posts never appear.',
+        querystring: SearchQuery,
+        response: { 200: SearchResultSchema, ...errors(400, 401) },
+      },
+    },
+    async (req) => service.search(viewer(req), req.query),
+  );
+
+  app.get(
+    '/search/suggest',
+    {
+      config: { auth: 'optional' },
+      schema: {
+        tags,
+        summary: 'As-you-type suggestions: people and hashtags',
+        querystring: Type.Object({ q: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ users: Type.Array(PublicUserSchema), hashtags: Type.Array(HashtagSchema) }, { title: 'Suggestions' }), ...errors(400, 401) },
+      },
+    },
+    async (req) => service.suggest(viewer(req), req.query.q),
+  );
+};

@@ -1,0 +1,64 @@
+import { executeRaw, type Executor } from '../../platform/db/index.js';
+
+/** Similar vocabulary terms tried for a word the vocabulary does not know (pg_trgm similarity). */
+const ALTERNATIVES = 3;
+const TERM_SIMILARITY = 0.3;
+
+/** Count the lexemes of one post's text into the vocabulary. */
+export async function addTerms(ex: Executor, text: string): Promise<void> {
+  await executeRaw(
+    ex,
+    `insert into search_terms (term, docs)
+       select lexeme, 1 from unnest(tsvector_to_array(to_tsvector('english', $1))) as lexeme
+     on conflict (term) do update set docs = search_terms.docs + 1`,
+    [text],
+  );
+}
+
+/** Count a new post's hashtags (listed posts only: unlisted ones never show in hashtag discovery). */
+export async function addHashtags(ex: Executor, tags: string[]): Promise<void> {
+  if (tags.length === 0) return;
+  await executeRaw(ex, `insert into search_hashtags (tag, posts) select distinct t, 1 from unnest($1::text[]) as t on conflict (tag) do update set posts = search_hashtags.posts + 1`, [tags]);
+}
+
+/** Recount both vocabularies from the live posts (new installs, seeded data, deleted and moderated posts). */
+export async function rebuildTerms(ex: Executor): Promise<number> {
+  await executeRaw(ex, `delete from search_terms`);
+  await executeRaw(ex, `insert into search_terms (term, docs) select word, ndoc from ts_stat($$select to_tsvector('english', text) from posts where deleted_at is null$$)`);
+  await executeRaw(ex, `delete from search_hashtags`);
+  await executeRaw(
+    ex,
+    `insert into search_hashtags (tag, posts)
+       select h.tag, count(*)::int from post_hashtags h join posts p on p.id = h.post_id
+        where p.deleted_at is null and p.moderation_state = 'visible' and p.visibility <> 'unlisted' group by h.tag`,
+  );
+  const { rows } = await executeRaw<{ n: number }>(ex, `select count(*)::int as n from search_terms`);
+  return Number(rows[0]!.n);
+}
+
+/** A lexeme quoted for to_tsquery('simple', ...): it is matched as is, never parsed as operators. */
+const quote = (lexeme: string) => `'${lexeme.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+
+/**
+ * The tsquery text for a list of query words: each word is its English stem, OR'd with up to three
+ * similar vocabulary terms when the vocabulary does not know that stem (a typo: "vidoe" -> video);
+ * words are AND'ed. Stop words drop out. Null when nothing searchable is left.
+ */
+export async function correctedQuery(ex: Executor, words: string[]): Promise<string | null> {
+  if (words.length === 0) return null;
+  const { rows } = await executeRaw<{ w: string; lex: string | null; known: boolean; alts: string[] | null }>(
+    ex,
+    `select w, lex, exists (select 1 from search_terms t where t.term = lex) as known,
+            array(select t.term from search_terms t where t.term % w and similarity(t.term, w) >= $2
+                  order by similarity(t.term, w) desc, t.docs desc limit $3) as alts
+       from (select w, (tsvector_to_array(to_tsvector('english', w)))[1] as lex from unnest($1::text[]) as w) q`,
+    [words, TERM_SIMILARITY, ALTERNATIVES],
+  );
+  const groups: string[] = [];
+  for (const r of rows) {
+    if (!r.lex) continue;
+    const options = new Set([r.lex, ...(r.known ? [] : (r.alts ?? []))]);
+    groups.push(`(${[...options].map(quote).join(' | ')})`);
+  }
+  return groups.length ? groups.join(' & ') : null;
+}

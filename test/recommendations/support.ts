@@ -1,0 +1,30 @@
+import { uuidv7 } from 'uuidv7';
+import { postHashtags, posts } from '../../src/modules/posts/tables.js';
+import { users } from '../../src/modules/users/tables.js';
+import type { Deps } from '../../src/platform/deps.js';
+
+/** Accounts straight in the table: engagement tests need many distinct users, not sign-in flows. */
+export async function makeUsers(deps: Deps, n: number, prefix: string): Promise<string[]> {
+  const rows = Array.from({ length: n }, (_, i) => ({ id: uuidv7(), username: `${prefix}_${i}_${Math.random().toString(36).slice(2, 6)}` }));
+  await deps.database.db.insert(users).values(rows);
+  return rows.map((r) => r.id);
+}
+
+export async function makePosts(deps: Deps, authorId: string, n: number, text: string, opts: { tags?: string[]; createdAt?: Date } = {}): Promise<string[]> {
+  const rows = Array.from({ length: n }, (_, i) => ({ id: uuidv7(), authorId, text: `${text} ${i}`, ...(opts.createdAt ? { createdAt: opts.createdAt } : {}) }));
+  await deps.database.db.insert(posts).values(rows);
+  if (opts.tags?.length) await deps.database.db.insert(postHashtags).values(rows.flatMap((r) => opts.tags!.map((tag) => ({ tag, postId: r.id }))));
+  return rows.map((r) => r.id);
+}
+
+/** Deterministic PRNG for synthetic data (mulberry32). */
+export function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,202 @@
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { posts } from '../../src/modules/posts/tables.js';
+import { searchHashtags, searchTerms } from '../../src/modules/search/tables.js';
+import { rebuildTerms } from '../../src/modules/search/terms.js';
+import { users } from '../../src/modules/users/tables.js';
+import { createTestEnv, type TestEnv } from '../support/app.js';
+import { injectClient, signUp, type Call, type TestUser } from '../support/auth.js';
+import { expect4xx, graph, post, type PostBody } from '../posts/support.js';
+
+let env: TestEnv;
+let call: Call;
+let author: TestUser;
+let follower: TestUser;
+let stranger: TestUser;
+let blocked: TestUser;
+let muter: TestUser;
+const made: Record<string, PostBody> = {};
+/** A word no other test file writes, so results are this file's posts only. */
+const W = `zq${Math.random().toString(36).slice(2, 7)}`;
+const P = `pg${Math.random().toString(36).slice(2, 7)}`;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  call = injectClient(env.app);
+  [author, follower, stranger, blocked, muter] = (await Promise.all([1, 2, 3, 4, 5].map(() => signUp(call, env.dataDir)))) as [TestUser, TestUser, TestUser, TestUser, TestUser];
+  await graph(env.deps).follow(follower, author);
+  await graph(env.deps).block(author, blocked);
+  await graph(env.deps).mute(muter, author);
+  made.public = await post(call, author, { text: `My new cooking video about pasta ${W} #Cooking${W}` });
+  made.followers = await post(call, author, { text: `Followers only video of the garden ${W}`, visibility: 'followers' });
+  made.unlisted = await post(call, author, { text: `Unlisted video of the kitchen ${W}`, visibility: 'unlisted' });
+  made.deleted = await post(call, author, { text: `Deleted video of the lake ${W}` });
+  made.removed = await post(call, author, { text: `Removed video of the sea ${W}` });
+  made.other = await post(call, stranger, { text: `Mountains at dawn, no moving pictures here ${W}` });
+  expect((await call('DELETE', `/api/v1/posts/${made.deleted.id}`, { token: author.accessToken })).status).toBe(204);
+  await env.deps.database.db.update(posts).set({ moderationState: 'removed' }).where(eq(posts.id, made.removed.id));
+  // The vocabularies are fed by post.created listeners on the job queue: wait for this file's words.
+  await vocabularyHas(W, `cooking${W}`);
+});
+
+async function vocabularyHas(term: string, tag?: string) {
+  for (let i = 0; i < 200; i++) {
+    const t = await env.deps.database.db.select().from(searchTerms).where(eq(searchTerms.term, term));
+    const h = tag ? await env.deps.database.db.select().from(searchHashtags).where(eq(searchHashtags.tag, tag)) : [1];
+    if (t.length && h.length) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`search vocabulary never learnt ${term}`);
+}
+afterAll(async () => env?.close());
+
+const search = (qs: string, u?: TestUser) => call('GET', `/api/v1/search?${qs}`, { token: u?.accessToken });
+const postIds = (res: Awaited<ReturnType<Call>>) => ((res.body.posts as { items: PostBody[] }).items ?? []).map((p) => p.id);
+
+describe('GET /search: rules', () => {
+  it('answers the visible posts for each viewer, never deleted, removed or unlisted ones', async () => {
+    const q = `video ${W}`;
+    const anon = postIds(await search(`type=posts&q=${encodeURIComponent(q)}`));
+    expect(anon).toEqual([made.public!.id]);
+    const fol = postIds(await search(`type=posts&q=${encodeURIComponent(q)}`, follower));
+    expect(new Set(fol)).toEqual(new Set([made.public!.id, made.followers!.id]));
+    const own = postIds(await search(`type=posts&q=${encodeURIComponent(q)}`, author));
+    expect(new Set(own)).toEqual(new Set([made.public!.id, made.followers!.id]));
+    expect(postIds(await search(`type=posts&q=${encodeURIComponent(q)}`, stranger))).toEqual([made.public!.id]);
+  });
+
+  it('hides posts across a block (both ways) and from a viewer who muted the author', async () => {
+    const q = encodeURIComponent(`video ${W}`);
+    expect(postIds(await search(`type=posts&q=${q}`, blocked))).toEqual([]);
+    expect(postIds(await search(`type=posts&q=${q}`, muter))).toEqual([]);
+  });
+
+  it('leaves blocked accounts out of people results and suggestions', async () => {
+    const res = await search(`type=users&q=${encodeURIComponent(author.username)}`, blocked);
+    expect(res.status).toBe(200);
+    expect((res.body.users as { items: { id: string }[] }).items.map((u) => u.id)).not.toContain(author.id);
+    const sug = await call('GET', `/api/v1/search/suggest?q=${encodeURIComponent(author.username.slice(0, 12))}`, { token: blocked.accessToken });
+    expect((sug.body.users as { id: string }[]).map((u) => u.id)).not.toContain(author.id);
+    const seen = await search(`type=users&q=${encodeURIComponent(author.username)}`, stranger);
+    expect((seen.body.users as { items: { id: string }[] }).items[0]!.id).toBe(author.id);
+  });
+
+  it('leaves suspended and deleted accounts out of people results', async () => {
+    const gone = await signUp(call, env.dataDir);
+    await env.deps.database.db.update(users).set({ state: 'deactivated' }).where(eq(users.id, gone.id));
+    const res = await search(`type=users&q=${encodeURIComponent(gone.username)}`);
+    expect((res.body.users as { items: { id: string }[] }).items.map((u) => u.id)).not.toContain(gone.id);
+  });
+});
+
+describe('GET /search: matching', () => {
+  it('tolerates typos: "vidoe" finds "video", "cookin" finds "cooking"', async () => {
+    expect(postIds(await search(`type=posts&q=${encodeURIComponent(`vidoe ${W}`)}`))).toContain(made.public!.id);
+    expect(postIds(await search(`type=posts&q=vidoe`))).toContain(made.public!.id);
+    expect(postIds(await search(`type=posts&q=cookin`))).toContain(made.public!.id);
+  });
+
+  it('a rebuild of the vocabulary forgets words and hashtags of deleted and removed posts', async () => {
+    const mark = `gone${W}`;
+    const p = await post(call, stranger, { text: `vanishing ${mark} #${mark}` });
+    await vocabularyHas(mark, mark);
+    expect((await call('DELETE', `/api/v1/posts/${p.id}`, { token: stranger.accessToken })).status).toBe(204);
+    await rebuildTerms(env.deps.database.db);
+    expect(await env.deps.database.db.select().from(searchTerms).where(eq(searchTerms.term, mark))).toEqual([]);
+    expect(await env.deps.database.db.select().from(searchHashtags).where(eq(searchHashtags.tag, mark))).toEqual([]);
+    // Live posts' words are still there, so typos are still corrected.
+    expect(postIds(await search(`type=posts&q=vidoe`))).toContain(made.public!.id);
+  });
+
+  it('does not match unrelated text', async () => {
+    expect(postIds(await search(`type=posts&q=${encodeURIComponent(`pasta ${W}`)}`))).not.toContain(made.other!.id);
+  });
+
+  it('finds hashtags by prefix and by similarity, counting live posts only', async () => {
+    const res = await search(`type=hashtags&q=${encodeURIComponent(`#cooking${W}`)}`);
+    expect(res.status).toBe(200);
+    expect((res.body.hashtags as { items: { tag: string; posts: number }[] }).items).toContainEqual({ tag: `cooking${W}`, posts: 1 });
+    const sug = await call('GET', `/api/v1/search/suggest?q=${encodeURIComponent(`#cook`)}`);
+    expect((sug.body.hashtags as { tag: string }[]).map((h) => h.tag)).toContain(`cooking${W}`);
+  });
+
+  it('type=all answers each kind; since/until filter posts by date', async () => {
+    const all = await search(`q=${encodeURIComponent(`video ${W}`)}`);
+    expect(all.status).toBe(200);
+    expect(Object.keys(all.body).sort()).toEqual(['hashtags', 'posts', 'users']);
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    expect(postIds(await search(`type=posts&q=${encodeURIComponent(`video ${W}`)}&since=${encodeURIComponent(future)}`))).toEqual([]);
+    expect(postIds(await search(`type=posts&q=${encodeURIComponent(`video ${W}`)}&until=${encodeURIComponent(future)}`))).toEqual([made.public!.id]);
+  });
+
+  it('pages by cursor without repeats, by relevance and by date', async () => {
+    const many: string[] = [];
+    for (let i = 0; i < 7; i++) many.push((await post(call, stranger, { text: `paging sample ${i} ${P} ${'extra '.repeat(i)}` })).id);
+    for (const sort of ['relevance', 'recent']) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let n = 0; n < 10; n++) {
+        const res = await search(`type=posts&sort=${sort}&limit=3&q=${P}${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        const page = res.body.posts as { items: PostBody[]; nextCursor: string | null };
+        seen.push(...page.items.map((p) => p.id));
+        cursor = page.nextCursor;
+        if (!cursor) break;
+      }
+      expect(seen.sort()).toEqual([...many].sort());
+      if (sort === 'recent') {
+        const first = await search(`type=posts&sort=recent&limit=7&q=${P}`);
+        expect(postIds(first)).toEqual([...many].reverse());
+      }
+    }
+  });
+});
+
+describe('GET /search: bad and hostile input', () => {
+  const before = async () => (await env.deps.database.db.select({ n: sql<number>`count(*)::int` }).from(posts))[0]!.n;
+
+  it.each([
+    ['no q', 'type=posts'],
+    ['empty q', 'q='],
+    ['blank q', 'q=%20%20%20'],
+    ['overlong q', `q=${'a'.repeat(201)}`],
+    ['unknown type', 'q=x&type=videos2'],
+    ['unknown sort', 'q=x&sort=best'],
+    ['bad date', 'q=x&since=yesterday'],
+    ['since after until', `q=x&since=${encodeURIComponent('2030-01-02T00:00:00Z')}&until=${encodeURIComponent('2030-01-01T00:00:00Z')}`],
+    ['limit 0', 'q=x&limit=0'],
+    ['limit 51', 'q=x&limit=51'],
+    ['garbage cursor', 'q=x&type=posts&cursor=abc'],
+    ['cursor without a type', `q=x&cursor=${Buffer.from(JSON.stringify([1, '01936a3e-0000-7000-8000-000000000000'])).toString('base64url')}`],
+    ['extra parameter', 'q=x&userId=1'],
+  ])('%s is a 400 problem and changes nothing', async (_name, qs) => {
+    const n = await before();
+    expect4xx(await search(qs), 400);
+    expect(await before()).toBe(n);
+  });
+
+  it.each([`'; drop table posts; --`, `%_\\`, `"unclosed`, `a & | ! ( ) : * <->`, `\u0000nul`, `${'x'.repeat(200)}`, '🙂🙂', '((((((((((', 'or and not'])(
+    'survives %j',
+    async (q) => {
+      const n = await before();
+      for (const type of ['all', 'posts', 'users', 'hashtags']) {
+        const res = await search(`type=${type}&q=${encodeURIComponent(q)}`);
+        expect([200, 400], JSON.stringify(res.body)).toContain(res.status);
+      }
+      const sug = await call('GET', `/api/v1/search/suggest?q=${encodeURIComponent(q.slice(0, 64))}`);
+      expect([200, 400]).toContain(sug.status);
+      expect(await before()).toBe(n);
+    },
+  );
+
+  it('a wildcard in a name query is literal, not a pattern', async () => {
+    const res = await search(`type=users&q=${encodeURIComponent('%')}`);
+    expect(res.status).toBe(200);
+    expect((res.body.users as { items: unknown[] }).items).toEqual([]);
+  });
+
+  it('suggest refuses an empty or overlong q', async () => {
+    expect4xx(await call('GET', '/api/v1/search/suggest?q='), 400);
+    expect4xx(await call('GET', `/api/v1/search/suggest?q=${'a'.repeat(65)}`), 400);
+  });
+});
