@@ -19,9 +19,11 @@ afterAll(async () => env?.close());
 
 const user = () => quickUser(env);
 
+/** Follow, then let the feed's user.followed listener run, so the timeline it drops is not one a test builds next. */
 async function follow(a: GraphUser, b: GraphUser) {
   const res = await call('POST', `/api/v1/users/${b.username}/follow`, { token: a.accessToken });
   expect(res.status, JSON.stringify(res.body)).toBeLessThan(300);
+  await fanoutIdle();
 }
 
 async function write(u: GraphUser, body: Record<string, unknown>): Promise<string> {
@@ -49,12 +51,19 @@ async function feed(u: GraphUser, limit = 50): Promise<string[]> {
   throw new Error('too many pages');
 }
 
-/** The fan-out runs in the background: wait until no feed.fanout job is queued or running. */
+/**
+ * The fan-out runs in the background: wait until no feed.fanout job is queued or running (nor the
+ * feed's user.followed listener, which drops a new follower's built timeline).
+ */
 async function fanoutIdle(timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const c = (await env.deps.jobs.counts())['feed.fanout']!;
-    if (c.created + c.retry + c.active === 0) return;
+    const counts = await env.deps.jobs.counts();
+    const busy = ['feed.fanout', 'on.user.followed.feed'].some((n) => {
+      const c = counts[n]!;
+      return c.created + c.retry + c.active > 0;
+    });
+    if (!busy) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('fan-out did not finish');
