@@ -49,7 +49,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => pushServer.listen(0, '127.0.0.1', () => r()));
   pushBase = `http://127.0.0.1:${(pushServer.address() as AddressInfo).port}`;
-  env = await createTestEnv({ env: { VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: SUBJECT } });
+  env = await createTestEnv({ env: { VAPID_PUBLIC_KEY: vapid.publicKey, VAPID_PRIVATE_KEY: vapid.privateKey, VAPID_SUBJECT: SUBJECT, ARGON2_MEMORY_KIB: '1024', ARGON2_ITERATIONS: '1' } });
   call = injectClient(env.app);
   [alice, bob, carol] = await Promise.all([signUp(call, env.dataDir), signUp(call, env.dataDir), signUp(call, env.dataDir)]);
 });

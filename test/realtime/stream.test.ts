@@ -14,7 +14,7 @@ let carol: TestUser;
 const open: WsClient[] = [];
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ env: { ARGON2_MEMORY_KIB: '1024', ARGON2_ITERATIONS: '1' } });
   call = httpClient(server.url);
   [alice, bob, carol] = await Promise.all([signUp(call, server.config.dataDir), signUp(call, server.config.dataDir), signUp(call, server.config.dataDir)]);
 });
