@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { DataStore } from '@tus/utils';
@@ -57,7 +58,13 @@ async function makeSourceStore(deps: Deps): Promise<SourceStore> {
   }
   const { FileStore } = await import('@tus/file-store');
   const directory = path.join(config.dataDir, 'uploads');
-  const datastore = new FileStore({ directory });
+  // Created (and awaited) here instead of by FileStore: its constructor starts an mkdir it never
+  // waits for, whose failure (say, DATA_DIR removed meanwhile) is an uncaught exception that kills
+  // the process. The subclass turns that fire-and-forget check off.
+  await mkdir(directory, { recursive: true });
+  class AwaitedDirFileStore extends FileStore {}
+  Object.defineProperty(AwaitedDirFileStore.prototype, 'checkOrCreateDirectory', { value: () => {} });
+  const datastore = new AwaitedDirFileStore({ directory });
   return {
     datastore,
     location: async (id) => path.join(directory, id),
