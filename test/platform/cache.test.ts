@@ -277,6 +277,22 @@ function describeCacheContract(twin: Twin): void {
         expect(b.every(([, ch]) => ch === channel)).toBe(true);
       });
 
+      it('takes many subscriptions at once on a fresh platform (the subscriber connection still connecting)', async () => {
+        const { pubsub } = await open();
+        const channels = Array.from({ length: 300 }, (_, i) => key(`burst-${i}`));
+        const got = new Map<string, string[]>();
+        // Spread over the connection's handshake (the first one starts it), as sockets authenticating one by one do.
+        const subscribed: Promise<unknown>[] = [];
+        for (const c of channels) {
+          subscribed.push(pubsub.subscribe(c, (m) => got.set(c, [...(got.get(c) ?? []), m])));
+          await new Promise((r) => setImmediate(r));
+        }
+        await Promise.all(subscribed);
+        await Promise.all(channels.map((c) => pubsub.publish(c, `to ${c}`)));
+        await eventually(() => expect(got.size).toBe(channels.length));
+        for (const c of channels) expect(got.get(c)).toEqual([`to ${c}`]);
+      });
+
       it('does not deliver to other channels', async () => {
         const { pubsub } = await open();
         const mine = key('mine');

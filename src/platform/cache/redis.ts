@@ -236,7 +236,10 @@ export class RedisPubSub implements PubSub {
   private getSubscriber(): Redis {
     if (this.subscriber) return this.subscriber;
     // duplicate() copies the URL and options (timeouts, TLS, auth); ioredis re-subscribes after reconnects.
-    const subscriber = this.publisher.duplicate();
+    // No ready check on this connection: ioredis writes SUBSCRIBE as soon as the socket connects,
+    // and the ready check's INFO that follows is refused in subscriber mode ("Ready check failed"),
+    // which failed every subscription made during the handshake (sockets authenticating at once).
+    const subscriber = this.publisher.duplicate({ enableReadyCheck: false });
     subscriber.on('error', (err: unknown) => reportSafely(this.onError, err));
     subscriber.on('message', (prefixed: string, message: string) => {
       if (!prefixed.startsWith(this.prefix)) return;
