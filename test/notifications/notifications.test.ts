@@ -1,5 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { follows } from '../../src/modules/graph/tables.js';
+import { notificationServicesFor } from '../../src/modules/notifications/services.js';
 import { notifications } from '../../src/modules/notifications/tables.js';
 import { users } from '../../src/modules/users/tables.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
@@ -204,6 +206,30 @@ describe('events of the video and moderation modules (published here as those mo
     await settle(env.deps);
     const [{ n: unlisted }] = (await db.select({ n: sql<number>`count(*)::int` }).from(notifications).where(eq(notifications.subjectId, '01936a3e-4444-7000-8000-000000000002'))) as [{ n: number }];
     expect(unlisted).toBe(0);
+  });
+});
+
+describe('fan-out planning', () => {
+  it('queues one page per batch of followers, none for a creator nobody follows', async () => {
+    const { fanout } = notificationServicesFor(env.deps);
+    const db = env.deps.database.db;
+    const creator = crowd[11]!;
+    const fans = Array.from({ length: 21 }, (_, i) => ({ id: `01936a3e-5555-7000-8000-${String(i).padStart(12, '0')}`, username: `plan_${process.pid}_${i}`, email: `plan${i}.${process.pid}@example.test` }));
+    await db.insert(users).values(fans);
+    const videoId = '01936a3e-4444-7000-8000-000000000009';
+    // Batch 10: 0 followers -> no page; exactly 10 -> one; 20 -> two (no empty third); 21 -> three.
+    expect(await fanout.plan(videoId, creator.id)).toBe(0);
+    await db.insert(follows).values(fans.slice(0, 10).map((f) => ({ followerId: f.id, followeeId: creator.id })));
+    expect(await fanout.plan(videoId, creator.id)).toBe(1);
+    await db.insert(follows).values(fans.slice(10, 20).map((f) => ({ followerId: f.id, followeeId: creator.id })));
+    expect(await fanout.plan(videoId, creator.id)).toBe(2);
+    await db.insert(follows).values([{ followerId: fans[20]!.id, followeeId: creator.id }]);
+    expect(await fanout.plan(videoId, creator.id)).toBe(3);
+    // The pages queued by the four plans above, run by the workers: every follower once.
+    const got = async () => (await db.select({ r: notifications.recipientId }).from(notifications).where(eq(notifications.subjectId, videoId))).map((x) => x.r).sort();
+    await waitFor(async () => (await got()).length >= fans.length, 'the planned pages');
+    await settle(env.deps);
+    expect(await got()).toEqual(fans.map((f) => f.id).sort());
   });
 });
 

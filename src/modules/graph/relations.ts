@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
+import { and, eq, or, sql, type SQL } from 'drizzle-orm';
 import { executeRaw, type Executor } from '../../platform/db/index.js';
 import { blocks, mutes } from './tables.js';
 
@@ -54,24 +54,11 @@ export async function isBlockedEitherWay(db: Executor, a: string, b: string): Pr
 }
 
 /**
- * Among `recipientIds`, those who must not hear from `actorId`: either side blocked the other,
- * or the recipient muted the actor. Three queries whatever the batch size (notification fan-out:
- * relationsOf answers from one viewer's side, this from many viewers' towards one actor).
+ * Who must not hear from `actorId`, as an SQL condition on a recipient column, for statements
+ * that pick an audience themselves (the video fan-out's page query): true when either side
+ * blocked the other or the recipient has a live mute of the actor.
  */
-export async function excludedAudience(db: Executor, actorId: string, recipientIds: string[]): Promise<Set<string>> {
-  const out = new Set<string>();
-  const ids = [...new Set(recipientIds)].filter((id) => id !== actorId);
-  if (ids.length === 0) return out;
-  const b = await db
-    .select({ blocker: blocks.blockerId, blocked: blocks.blockedId })
-    .from(blocks)
-    // One array parameter rather than a thousand: planning cost stays flat with the batch size.
-    .where(or(and(eq(blocks.blockerId, actorId), sql`${blocks.blockedId} = any(${sql.param(ids)}::uuid[])`), and(eq(blocks.blockedId, actorId), sql`${blocks.blockerId} = any(${sql.param(ids)}::uuid[])`)));
-  const m = await db
-    .select({ id: mutes.muterId })
-    .from(mutes)
-    .where(and(eq(mutes.mutedId, actorId), sql`${mutes.muterId} = any(${sql.param(ids)}::uuid[])`, or(isNull(mutes.expiresAt), gt(mutes.expiresAt, new Date()))));
-  for (const r of b) out.add(r.blocker === actorId ? r.blocked : r.blocker);
-  for (const r of m) out.add(r.id);
-  return out;
+export function excludedFromAudienceSql(actorId: string, recipient: SQL): SQL {
+  return sql`(exists (select 1 from ${blocks} where (${blocks.blockerId} = ${actorId} and ${blocks.blockedId} = ${recipient}) or (${blocks.blockedId} = ${actorId} and ${blocks.blockerId} = ${recipient}))
+    or exists (select 1 from ${mutes} where ${mutes.mutedId} = ${actorId} and ${mutes.muterId} = ${recipient} and (${mutes.expiresAt} is null or ${mutes.expiresAt} > now())))`;
 }

@@ -21,7 +21,7 @@ export function notificationServicesFor(deps: Deps): NotificationServices {
   if (!s) {
     const { users, hydrator } = postsServicesFor(deps);
     const notifications = new NotificationsService(deps, users, hydrator, commentsServiceFor(deps));
-    s = { notifications, emails: new NotificationEmails(deps, users, notifications), push: new PushService(deps, notifications), fanout: new VideoFanout(deps, users, notifications) };
+    s = { notifications, emails: new NotificationEmails(deps, users, notifications), push: new PushService(deps, notifications), fanout: new VideoFanout(deps, users) };
     built.set(deps, s);
   }
   return s;

@@ -19,6 +19,11 @@ export function decodeEnvelope(raw: string): { actorId: string | null; json: str
   return { actorId: i === 0 ? null : raw.slice(0, i), json: raw.slice(i + 1) };
 }
 
+/** Many realtime messages at once (one pipelined write to Redis): fan-out pages use it. */
+export async function publishRealtimeMany(deps: Deps, items: { channel: string; message: { type: string } & Record<string, unknown>; actorId?: string | null }[]): Promise<void> {
+  await deps.cache.pubsub.publishMany(items.map((i) => ({ channel: pubsubChannel(i.channel), message: encodeEnvelope(i.actorId ?? null, JSON.stringify(i.message)) })));
+}
+
 /**
  * Send a message to every socket subscribed to `channel`, on every process (Redis pub/sub with
  * REDIS_URL, in-process otherwise). Fire and forget: a socket that is not connected misses it,

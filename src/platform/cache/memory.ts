@@ -236,6 +236,10 @@ export class MemoryPubSub implements PubSub {
     });
   }
 
+  async publishMany(messages: { channel: string; message: string }[]): Promise<void> {
+    for (const m of messages) await this.publish(m.channel, m.message);
+  }
+
   async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
     this.assertOpen();
     // One record per call, so the same function subscribed twice is delivered and removed twice.

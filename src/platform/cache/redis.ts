@@ -182,6 +182,16 @@ export class RedisPubSub implements PubSub {
     await this.publisher.publish(this.prefix + channel, message);
   }
 
+  async publishMany(messages: { channel: string; message: string }[]): Promise<void> {
+    this.assertOpen();
+    if (messages.length === 0) return;
+    const pipeline = this.publisher.pipeline();
+    for (const m of messages) pipeline.publish(this.prefix + m.channel, m.message);
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([err]) => err);
+    if (failed) throw failed[0];
+  }
+
   async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
     this.assertOpen();
     const sub: Subscription = { handler, active: true };

@@ -26,6 +26,8 @@ export type MessageHandler = (message: string, channel: string) => void;
 
 export interface PubSub {
   publish(channel: string, message: string): Promise<void>;
+  /** Many messages in one go (Redis: one pipelined write), each delivered as publish() would. */
+  publishMany(messages: { channel: string; message: string }[]): Promise<void>;
   /** Resolves once the subscription is live; call the returned function to stop. */
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;
   close(): Promise<void>;

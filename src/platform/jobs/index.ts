@@ -137,6 +137,25 @@ export class Jobs {
     return id ?? '';
   }
 
+  /**
+   * Enqueue many jobs of one kind in one statement (pg-boss insert): the queue's retry and
+   * dead-letter policy apply as with send(). For fan-outs that queue hundreds of pages at once.
+   */
+  async sendMany<N extends JobName>(name: N, data: JobPayloads[N][], options: Pick<SendOptions, 'tx' | 'priority'> = {}): Promise<void> {
+    if (!this.defs.has(name)) throw new Error(`unknown job ${name}`);
+    if (data.length === 0) return;
+    const queue = queueName(name);
+    const insertOptions: PgBoss.InsertOptions = {};
+    if (options.tx) {
+      const tx = options.tx;
+      insertOptions.db = { executeSql: (text: string, values: unknown[]) => executeRaw(tx, text, values) };
+    }
+    await this.boss.insert(
+      data.map((d) => ({ name: queue, data: d as object, ...(options.priority !== undefined ? { priority: options.priority } : {}) })),
+      insertOptions,
+    );
+  }
+
   /** Start consuming every defined queue in this process (worker role). */
   async work(): Promise<void> {
     if (this.working) return;
@@ -145,8 +164,16 @@ export class Jobs {
       const queue = queueName(def.name);
       const concurrency = def.concurrency ?? this.opts.concurrency;
       for (let i = 0; i < concurrency; i++) {
-        await this.boss.work(queue, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: this.opts.pollingIntervalSeconds ?? 1 }, async (batch) => {
-          for (const job of batch) await this.runOne(def, queue, job);
+        const slot: { workerId?: string } = {};
+        slot.workerId = await this.boss.work(queue, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: this.opts.pollingIntervalSeconds ?? 1 }, async (batch) => {
+          try {
+            for (const job of batch) await this.runOne(def, queue, job);
+          } finally {
+            // pg-boss sleeps out the rest of the polling interval even after a job, which capped
+            // every worker slot at one job per interval (a 100-page fan-out crawled). A slot that
+            // just ran a job looks for the next one at once; an empty fetch still sleeps.
+            if (batch.length > 0 && slot.workerId) this.boss.notifyWorker(slot.workerId);
+          }
         });
       }
     }
