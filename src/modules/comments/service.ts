@@ -1,6 +1,7 @@
+import { likesPerTarget, reconcileCounter } from '../../platform/db/counters.js';
 import { and, desc, eq, inArray, isNotNull, isNull, or, gt, sql, type SQL } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
-import { executeRaw, type Db, type Executor, type Tx } from '../../platform/db/index.js';
+import { type Db, type Executor, type Tx } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
 import { precheckHolds } from '../../ml/text/precheck.js';
 import { AppError, badRequest, notFound } from '../../platform/errors.js';
@@ -361,15 +362,7 @@ export class CommentsService {
 
 /** The comments flavour of reconcileLikes: one statement, touching only the rows that are wrong. */
 export async function reconcileCommentLikes(db: Db): Promise<number> {
-  const { rows } = await executeRaw<{ id: string }>(
-    db,
-    `update comments c set like_count = coalesce(n.n, 0)
-       from comments c2
-       left join (select target_id, count(*)::int as n from likes where target_type = 'comment' group by target_id) n on n.target_id = c2.id
-      where c.id = c2.id and c.like_count <> coalesce(n.n, 0)
-      returning c.id`,
-  );
-  return rows.length;
+  return reconcileCounter(db, { table: 'comments', column: 'like_count', counts: likesPerTarget('comment') });
 }
 
 /** Add delta to a comment's like counter inside the like's transaction; undefined when there is no such comment. */

@@ -1,5 +1,6 @@
+import { reconcileCounter } from '../../platform/db/counters.js';
 import { and, eq, isNull, lt } from 'drizzle-orm';
-import { executeRaw, type Db } from '../../platform/db/index.js';
+import { type Db } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
 import { job, type JobDefinition } from '../../platform/jobs/index.js';
 import { mediaAttachments } from './tables.js';
@@ -20,30 +21,19 @@ export const ORPHAN_MEDIA_AGE_MS = 24 * 3600 * 1000;
  * same transaction; this only repairs what a manual edit or a bug left behind.
  */
 export async function reconcilePostCounts(db: Db): Promise<{ replies: number; reposts: number; quotes: number; authors: number }> {
-  const fix = async (column: string, ref: string) =>
-    (
-      await executeRaw<{ id: string }>(
-        db,
-        `update posts p set ${column} = coalesce(c.n, 0)
-           from posts p2
-           left join (select ${ref} as id, count(*)::int as n from posts where ${ref} is not null and deleted_at is null group by ${ref}) c on c.id = p2.id
-          where p.id = p2.id and p.${column} <> coalesce(c.n, 0)
-          returning p.id`,
-      )
-    ).rows.length;
+  const fix = (column: string, ref: string) =>
+    reconcileCounter(db, { table: 'posts', column, counts: `select ${ref} as id, count(*)::int as n from posts where ${ref} is not null and deleted_at is null group by ${ref}` });
   const replies = await fix('reply_count', 'reply_to_id');
   const reposts = await fix('repost_count', 'repost_of_id');
   const quotes = await fix('quote_count', 'quote_of_id');
   // An account's post count: its live posts and replies, reposts excluded (as the writer counts them).
-  const { rows } = await executeRaw<{ user_id: string }>(
-    db,
-    `update user_stats s set posts = coalesce(c.n, 0)
-       from user_stats s2
-       left join (select author_id, count(*)::int as n from posts where deleted_at is null and repost_of_id is null group by author_id) c on c.author_id = s2.user_id
-      where s.user_id = s2.user_id and s.posts <> coalesce(c.n, 0)
-      returning s.user_id`,
-  );
-  return { replies, reposts, quotes, authors: rows.length };
+  const authors = await reconcileCounter(db, {
+    table: 'user_stats',
+    key: 'user_id',
+    column: 'posts',
+    counts: 'select author_id as id, count(*)::int as n from posts where deleted_at is null and repost_of_id is null group by author_id',
+  });
+  return { replies, reposts, quotes, authors };
 }
 
 /** Delete uploads older than `ORPHAN_MEDIA_AGE_MS` that no post claimed: their rows, then their files. */

@@ -1,5 +1,6 @@
+import { likesPerTarget, reconcileCounter } from '../../platform/db/counters.js';
 import { and, desc, eq, sql } from 'drizzle-orm';
-import { executeRaw, type Db, type Executor, type Tx } from '../../platform/db/index.js';
+import { type Db, type Executor, type Tx } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
 import { badRequest, notFound } from '../../platform/errors.js';
 import type { PostPage, PresentedPost } from '../posts/present.js';
@@ -136,13 +137,5 @@ export async function reconcileLikeCounts(db: Db, adapters: ReactionAdapters): P
 
 /** The posts flavour of reconcileLikes: one statement, touching only the rows that are wrong. */
 export async function reconcilePostLikes(db: Db): Promise<number> {
-  const { rows } = await executeRaw<{ id: string }>(
-    db,
-    `update posts p set like_count = coalesce(c.n, 0)
-       from posts p2
-       left join (select target_id, count(*)::int as n from likes where target_type = 'post' group by target_id) c on c.target_id = p2.id
-      where p.id = p2.id and p.like_count <> coalesce(c.n, 0)
-      returning p.id`,
-  );
-  return rows.length;
+  return reconcileCounter(db, { table: 'posts', column: 'like_count', counts: likesPerTarget('post') });
 }

@@ -1,5 +1,5 @@
+import { likesPerTarget, reconcileCounter } from '../../platform/db/counters.js';
 import { and, eq, sql } from 'drizzle-orm';
-import { executeRaw } from '../../platform/db/index.js';
 import type { CommentTargetAdapter } from '../comments/service.js';
 import type { ReactionTargetAdapter } from '../reactions/service.js';
 import { visibleVideoRows } from './rules.js';
@@ -27,15 +27,7 @@ export function videoReactionTarget(): ReactionTargetAdapter {
       return row?.n;
     },
     async reconcileLikes(db) {
-      const { rows } = await executeRaw<{ id: string }>(
-        db,
-        `update videos v set like_count = coalesce(c.n, 0)
-           from videos v2
-           left join (select target_id, count(*)::int as n from likes where target_type = 'video' group by target_id) c on c.target_id = v2.id
-          where v.id = v2.id and v.like_count <> coalesce(c.n, 0)
-          returning v.id`,
-      );
-      return rows.length;
+      return reconcileCounter(db, { table: 'videos', column: 'like_count', counts: likesPerTarget('video') });
     },
   };
 }
