@@ -269,6 +269,24 @@ describe('GET /notifications, unread count, read marks', () => {
     expect(await count()).toBe(0);
   });
 
+  it("counts only what the list shows: a blocked actor's unread notification leaves the count too", async () => {
+    const [viewer, liker] = [await signUp(call, env.dataDir), await signUp(call, env.dataDir)];
+    const unread = async () => (await call('GET', '/api/v1/notifications/unread-count', { token: viewer.accessToken })).body as { count: number; more: boolean };
+    const p = await post(call, viewer, { text: 'count me' });
+    const q = await post(call, viewer, { text: 'and me' });
+    expect((await like(liker, p.id)).status).toBeLessThan(300);
+    expect((await like(crowd[12]!, q.id)).status).toBeLessThan(300);
+    await waitForNotification(call, viewer, 'like', (n) => n.subject?.id === p.id);
+    await waitForNotification(call, viewer, 'like', (n) => n.subject?.id === q.id);
+    const before = await unread();
+    expect(before.more).toBe(false);
+    expect(before.count).toBe((await listAll(call, viewer, '&unread=true')).length);
+    expect((await call('POST', `/api/v1/users/${liker.username}/block`, { token: viewer.accessToken })).status).toBeLessThan(300);
+    const after = await unread();
+    expect(after).toEqual({ count: before.count - 1, more: false });
+    expect((await listAll(call, viewer, '&unread=true')).length).toBe(after.count);
+  });
+
   it('refuses bad input and other people, changing nothing', async () => {
     const [n] = await listAll(call, owner);
     expect4xx(await call('GET', '/api/v1/notifications'), 401);

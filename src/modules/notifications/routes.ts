@@ -51,8 +51,22 @@ export const notificationsRoutes: ModuleRoutes = async (app, { deps }) => {
 
   app.get(
     '/notifications/unread-count',
-    { config, schema: { tags, summary: 'How many notifications are unread', security, response: { 200: Type.Object({ count: Type.Integer() }), ...errors(401, 403) } } },
-    async (req) => ({ count: await notifications.unreadCount(req.auth!.userId) }),
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'How many notifications are unread',
+        security,
+        response: {
+          200: Type.Object({
+            count: Type.Integer({ description: 'Unread notifications the list would show (same visibility rules), exact up to 99.' }),
+            more: Type.Boolean({ description: 'True when there are more than `count` (show "99+").' }),
+          }),
+          ...errors(401, 403),
+        },
+      },
+    },
+    async (req) => notifications.unreadCount(req.auth!.userId),
   );
 
   app.post(

@@ -54,6 +54,12 @@ export function decodeCursor(cursor: string): { at: Date; id: string } {
   return { at: new Date(Number(ms)), id: id.toLowerCase() };
 }
 
+/** The unread badge counts exactly up to this many, then says "more" (a "99+" badge). */
+const UNREAD_COUNT_CAP = 99;
+/** Rows read per step, and at most this many in all, to find the visible unread ones. */
+const UNREAD_SCAN_PAGE = 100;
+const UNREAD_SCAN_MAX = 500;
+
 /**
  * Notifications: stored for the in-app list, pushed over WebSocket, emailed and sent as web push
  * according to the recipient's preferences. Everything here runs in listener jobs, never in the
@@ -276,12 +282,36 @@ export class NotificationsService {
     return out;
   }
 
-  async unreadCount(userId: string): Promise<number> {
-    const [r] = await this.db
-      .select({ n: sql<number>`count(*)::int` })
-      .from(notifications)
-      .where(and(eq(notifications.recipientId, userId), eq(notifications.listed, true), isNull(notifications.readAt)));
-    return r?.n ?? 0;
+  /**
+   * Unread notifications as the list shows them: the same read-time rules (blocked, muted or
+   * inactive actors, subjects the viewer can no longer see) drop rows from the count too, so the
+   * badge never promises a row the list then hides. Exact up to UNREAD_COUNT_CAP; past that (or
+   * past UNREAD_SCAN_MAX stored rows) `more` is true and the count is a lower bound ("99+").
+   */
+  async unreadCount(userId: string): Promise<{ count: number; more: boolean }> {
+    let count = 0;
+    let after: NotificationRow | undefined;
+    for (let scanned = 0; scanned < UNREAD_SCAN_MAX; ) {
+      const rows = await this.db
+        .select()
+        .from(notifications)
+        .where(
+          and(
+            eq(notifications.recipientId, userId),
+            eq(notifications.listed, true),
+            isNull(notifications.readAt),
+            after ? or(lt(notifications.updatedAt, after.updatedAt), and(eq(notifications.updatedAt, after.updatedAt), lt(notifications.id, after.id))) : undefined,
+          ),
+        )
+        .orderBy(desc(notifications.updatedAt), desc(notifications.id))
+        .limit(UNREAD_SCAN_PAGE);
+      count += (await this.presentRows(userId, rows)).length;
+      if (count > UNREAD_COUNT_CAP) return { count: UNREAD_COUNT_CAP, more: true };
+      if (rows.length < UNREAD_SCAN_PAGE) return { count, more: false };
+      scanned += rows.length;
+      after = rows[rows.length - 1];
+    }
+    return { count, more: true };
   }
 
   /** Someone else's notification answers 404, as if it did not exist. */
