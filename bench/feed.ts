@@ -38,6 +38,7 @@ import { users } from '../src/modules/users/tables.js';
 import { createLogger } from '../src/platform/logger.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { inArray } from 'drizzle-orm';
+import { keptDatabaseSecret } from './support/kept-db.js';
 import { startLoadgen, type LoadRequest, type LoadResult, type Loadgen } from './support/loadgen.js';
 
 const { values: args } = parseArgs({
@@ -137,7 +138,7 @@ async function main(): Promise<void> {
         DATABASE_URL: db.url,
         REDIS_URL: process.env.REDIS_URL,
         // A kept database holds signing keys sealed with this secret: it must be the same next run.
-        SECRET_KEY: args['db-name'] ? `bench-only-secret-${args['db-name']}-0123456789abcdef` : undefined,
+        SECRET_KEY: keptDatabaseSecret(args['db-name']),
       },
       { persistSecret: false },
     );

@@ -26,6 +26,7 @@ import { rebuildTerms } from '../src/modules/search/terms.js';
 import { progressBar, seedDatabase } from '../src/modules/seed/seed.js';
 import { createLogger } from '../src/platform/logger.js';
 import { startServer, type RunningServer } from '../src/server.js';
+import { keptDatabaseSecret } from './support/kept-db.js';
 import { startLoadgen, type LoadResult, type Loadgen } from './support/loadgen.js';
 
 const { values: args } = parseArgs({
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
     const loadAvg = Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
     console.log(`search: ${os.cpus().length} cores (shared with other work: figures are indicative), node ${process.version}, ${nUsers} users, ${nPosts} posts, ${connections} connections, ${durationS} s per query, load average ${loadAvg}`);
     const config = loadConfig(
-      { NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '1000000', RATE_LIMIT_WINDOW_MS: '1000', DATABASE_URL: db.url, REDIS_URL: process.env.REDIS_URL },
+      { NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '1000000', RATE_LIMIT_WINDOW_MS: '1000', DATABASE_URL: db.url, REDIS_URL: process.env.REDIS_URL, SECRET_KEY: keptDatabaseSecret(args['db-name']) },
       { persistSecret: false },
     );
     server = await startServer(config, createLogger('silent'), ['api'], { pgliteInMemory: true, cacheKeyPrefix: `sf-bench:${randomBytes(4).toString('hex')}:`, onProgress: () => {} });
