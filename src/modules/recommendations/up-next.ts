@@ -87,6 +87,10 @@ export class UpNextService {
       s.fill = Math.min(s.fill, rank);
     });
     scores.delete(videoId);
+    // Co-visitation and trending come from the log: only finished, listed, unmoderated videos go on.
+    const { rows } = await executeRaw<{ id: string }>(this.db, `select v.id from videos v where v.id = any($1::uuid[]) and ${LISTED_VIDEO}`, [[...scores.keys()]]);
+    const listed = new Set(rows.map((r) => r.id));
+    for (const id of scores.keys()) if (!listed.has(id)) scores.delete(id);
     const w = UP_NEXT_WEIGHTS;
     const score = (s: Scores) => w.covisit * s.covisit + w.tags * s.tags + w.creator * s.creator;
     const ids = [...scores.entries()]
