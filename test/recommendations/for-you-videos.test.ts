@@ -36,9 +36,10 @@ const fresh = async (u: TestUser) => {
 
 describe('GET /feed/for-you/videos: sources', () => {
   it('learns from what people watch: the model proposes the videos watched by people with the same taste', async () => {
-    const makers = await makeUsers(env.deps, 4, 'maker');
-    const planted = (await Promise.all(makers.slice(0, 2).map((m) => makeVideos(env.deps, m, 4, 'planted')))).flat();
-    const others = (await Promise.all(makers.slice(2).map((m) => makeVideos(env.deps, m, 4, 'other')))).flat();
+    // One planted video per creator, so the per-creator cap does not reorder them.
+    const makers = await makeUsers(env.deps, 12, 'maker');
+    const planted = (await Promise.all(makers.slice(0, 8).map((m) => makeVideos(env.deps, m, 1, 'planted')))).flat();
+    const others = (await Promise.all(makers.slice(8).map((m) => makeVideos(env.deps, m, 2, 'other')))).flat();
     const events: Parameters<typeof recordEngagement>[1] = [];
     for (const u of crowd.slice(0, 12)) for (const v of planted) events.push({ userId: u, itemType: 'video', itemId: v, kind: 'complete' });
     for (const u of crowd.slice(12, 24)) for (const v of others) events.push({ userId: u, itemType: 'video', itemId: v, kind: 'complete' });
