@@ -184,3 +184,23 @@ describe('GET /videos/:id/up-next: bad input', () => {
     expect4xx(await call('GET', `/api/v1/videos/${encodeURIComponent("1' or '1'='1")}/up-next`), 400);
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents the discovery endpoints for videos with their schemas', async () => {
+    const res = await env.app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    type Op = { parameters?: { name: string; in: string }[]; responses: Record<string, { content?: Record<string, { schema: { properties?: Record<string, unknown> } }> }> };
+    const doc = res.json() as { paths: Record<string, Record<string, Op>> };
+    const props = (op: Op | undefined, status = '200') => Object.keys(op?.responses[status]?.content?.['application/json']?.schema.properties ?? {}).sort();
+    const params = (op: Op | undefined) => (op?.parameters ?? []).map((p) => `${p.in}:${p.name}`).sort();
+    const upNext = doc.paths['/api/v1/videos/{id}/up-next']?.get;
+    expect(props(upNext)).toEqual(['items']);
+    expect(params(upNext)).toEqual(['path:id', 'query:limit']);
+    expect(upNext?.responses['404']).toBeDefined();
+    expect(props(doc.paths['/api/v1/trending/videos']?.get)).toEqual(['items', 'nextCursor']);
+    expect(props(doc.paths['/api/v1/feed/for-you/videos']?.get)).toEqual(['items', 'modelId', 'nextCursor']);
+    const search = doc.paths['/api/v1/search']?.get;
+    expect(props(search)).toContain('videos');
+    expect(params(search)).toEqual(expect.arrayContaining(['query:minDuration', 'query:maxDuration']));
+  });
+});
