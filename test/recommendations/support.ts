@@ -1,6 +1,7 @@
 import { uuidv7 } from 'uuidv7';
 import { postHashtags, posts } from '../../src/modules/posts/tables.js';
 import { users } from '../../src/modules/users/tables.js';
+import { videos } from '../../src/modules/videos/tables.js';
 import type { Deps } from '../../src/platform/deps.js';
 
 /** Accounts straight in the table: engagement tests need many distinct users, not sign-in flows. */
@@ -27,4 +28,25 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Finished videos written straight to the table (discovery tests are about ranking and rules, not
+ * ffmpeg). Each gets `title` plus its index; `extra` sets any column (visibility, tags, status...).
+ */
+export async function makeVideos(deps: Deps, ownerId: string, n: number, title: string, extra: Partial<typeof videos.$inferInsert> = {}): Promise<string[]> {
+  const rows = Array.from({ length: n }, (_, i) => ({
+    id: uuidv7(),
+    ownerId,
+    title: n === 1 ? title : `${title} ${i}`,
+    status: 'ready' as const,
+    durationSeconds: 60,
+    width: 320,
+    height: 240,
+    renditions: [{ height: 144, width: 192, bandwidth: 300_000 }],
+    publishedAt: new Date(),
+    ...extra,
+  }));
+  await deps.database.db.insert(videos).values(rows);
+  return rows.map((r) => r.id);
 }

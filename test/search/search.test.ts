@@ -123,7 +123,7 @@ describe('GET /search: matching', () => {
   it('type=all answers each kind; since/until filter posts by date', async () => {
     const all = await search(`q=${encodeURIComponent(`video ${W}`)}`);
     expect(all.status).toBe(200);
-    expect(Object.keys(all.body).sort()).toEqual(['hashtags', 'posts', 'users']);
+    expect(Object.keys(all.body).sort()).toEqual(['hashtags', 'posts', 'users', 'videos']);
     const future = new Date(Date.now() + 3600_000).toISOString();
     expect(postIds(await search(`type=posts&q=${encodeURIComponent(`video ${W}`)}&since=${encodeURIComponent(future)}`))).toEqual([]);
     expect(postIds(await search(`type=posts&q=${encodeURIComponent(`video ${W}`)}&until=${encodeURIComponent(future)}`))).toEqual([made.public!.id]);

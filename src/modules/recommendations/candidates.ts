@@ -22,14 +22,30 @@ export interface Candidate {
 
 export type Sources = Map<string, Candidate>;
 
-const PER_SOURCE = 150;
-/** Posts older than this are not proposed by content, followed or freshness sources. */
-const RECENT_DAYS = 30;
+export const PER_SOURCE = 150;
+/** Posts (and videos) older than this are not proposed by content, followed or freshness sources. */
+export const RECENT_DAYS = 30;
 
-function add(out: Sources, id: string, field: Exclude<keyof Candidate, 'id'>, score: number): void {
+export function add(out: Sources, id: string, field: Exclude<keyof Candidate, 'id'>, score: number): void {
   let c = out.get(id);
   if (!c) out.set(id, (c = { id, collaborative: 0, content: 0, followed: 0, trending: 0 }));
   if (score > c[field]) c[field] = score;
+}
+
+/** Per model, the item indices of each other type: left out of a source's top-K (computed once per loaded model). */
+const otherTypes = new WeakMap<LoadedModel, Map<string, Set<number>>>();
+function notOfType(model: LoadedModel, itemType: string): Set<number> {
+  let byType = otherTypes.get(model);
+  if (!byType) otherTypes.set(model, (byType = new Map()));
+  let set = byType.get(itemType);
+  if (!set) {
+    set = new Set();
+    model.items.forEach((key, i) => {
+      if (!key.startsWith(`${itemType}:`)) set!.add(i);
+    });
+    byType.set(itemType, set);
+  }
+  return set;
 }
 
 /**
@@ -38,7 +54,7 @@ function add(out: Sources, id: string, field: Exclude<keyof Candidate, 'id'>, sc
  * first likes count before the next training. Candidates are the top of each component; their
  * score is the blend the offline benchmark measures (src/ml/recommender.ts).
  */
-export function collaborative(out: Sources, model: LoadedModel, viewerId: string, seen: Seen[]): void {
+export function collaborative(out: Sources, model: LoadedModel, viewerId: string, seen: Seen[], itemType: 'post' | 'video' = 'post'): void {
   const history = { items: [] as number[], weights: [] as number[], times: [] as number[] };
   for (const s of seen) {
     const i = model.itemIndex.get(`${s.itemType}:${s.itemId}`);
@@ -50,14 +66,15 @@ export function collaborative(out: Sources, model: LoadedModel, viewerId: string
   const user = model.userIndex.get(viewerId) ?? null;
   if (user === null && history.items.length === 0) return;
   const parts = scoreUser(model.model, user, history);
-  const exclude = new Set(history.items);
+  // The model mixes posts and videos; only items of the asked type compete for the top K.
+  const exclude = new Set([...history.items, ...notOfType(model, itemType)]);
   const picks = new Set([...topK(parts.mf, PER_SOURCE, exclude), ...topK(parts.covisit, PER_SOURCE, exclude)]);
   let max = 0;
   for (const i of picks) max = Math.max(max, parts.blended[i]!);
   if (max <= 0) return;
   for (const i of picks) {
     const [type, id] = model.items[i]!.split(':') as [string, string];
-    if (type === 'post' && parts.blended[i]! > 0) add(out, id, 'collaborative', parts.blended[i]! / max);
+    if (type === itemType && parts.blended[i]! > 0) add(out, id, 'collaborative', parts.blended[i]! / max);
   }
 }
 

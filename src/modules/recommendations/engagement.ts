@@ -2,6 +2,7 @@ import { inArray } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
 import type { Executor } from '../../platform/db/index.js';
 import { posts } from '../posts/tables.js';
+import { videos } from '../videos/tables.js';
 import { engagementEvents, type EngagementKind, type ItemType } from './tables.js';
 
 export interface Engagement {
@@ -10,7 +11,7 @@ export interface Engagement {
   userId: string | null;
   itemType: ItemType;
   itemId: string;
-  /** The item's author; looked up for posts when the caller does not have it at hand. */
+  /** The item's author or owner; looked up (posts and videos) when the caller does not have it at hand. */
   creatorId?: string | null;
   kind: EngagementKind;
   at?: Date;
@@ -29,9 +30,12 @@ export const KIND_WEIGHTS: Record<EngagementKind, number> = { view: 1, complete:
  * dropped (an author's `create` is kept: it feeds hashtag trends).
  */
 export async function recordEngagement(ex: Executor, items: Engagement[]): Promise<void> {
-  const missing = items.filter((e) => e.creatorId === undefined && e.itemType === 'post').map((e) => e.itemId);
+  const missing = (type: ItemType) => items.filter((e) => e.creatorId === undefined && e.itemType === type).map((e) => e.itemId);
   const authors = new Map<string, string>();
-  if (missing.length) for (const p of await ex.select({ id: posts.id, authorId: posts.authorId }).from(posts).where(inArray(posts.id, missing))) authors.set(p.id, p.authorId);
+  const missingPosts = missing('post');
+  const missingVideos = missing('video');
+  if (missingPosts.length) for (const p of await ex.select({ id: posts.id, authorId: posts.authorId }).from(posts).where(inArray(posts.id, missingPosts))) authors.set(p.id, p.authorId);
+  if (missingVideos.length) for (const v of await ex.select({ id: videos.id, ownerId: videos.ownerId }).from(videos).where(inArray(videos.id, missingVideos))) authors.set(v.id, v.ownerId);
   const rows = items
     .map((e) => ({ ...e, creatorId: e.creatorId !== undefined ? e.creatorId : (authors.get(e.itemId) ?? null) }))
     .filter((e) => e.kind === 'create' || e.userId === null || e.userId !== e.creatorId)

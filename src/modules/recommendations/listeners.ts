@@ -37,7 +37,8 @@ export function engagementListeners(deps: Deps): EventSubscription[] {
       subscriber,
       handler: (p, ctx) => log({ id: ctx.id, userId: p.authorId, itemType: p.targetType, itemId: p.targetId, creatorId: p.targetOwnerId, kind: 'comment' }),
     }),
-    on({ event: 'video.viewed', subscriber, handler: (p, ctx) => log({ id: ctx.id, userId: p.viewerId, itemType: 'video', itemId: p.videoId, creatorId: null, kind: 'view', at: new Date(p.at) }) }),
-    on({ event: 'video.completed', subscriber, handler: (p, ctx) => log({ id: ctx.id, userId: p.userId, itemType: 'video', itemId: p.videoId, creatorId: null, kind: 'complete' }) }),
+    // The video's owner is looked up (creatorId left out): an owner watching their own video is no signal.
+    on({ event: 'video.viewed', subscriber, handler: (p, ctx) => log({ id: ctx.id, userId: p.viewerId, itemType: 'video', itemId: p.videoId, kind: 'view', at: new Date(p.at) }) }),
+    on({ event: 'video.completed', subscriber, handler: (p, ctx) => log({ id: ctx.id, userId: p.userId, itemType: 'video', itemId: p.videoId, kind: 'complete' }) }),
   ];
 }

@@ -7,11 +7,14 @@ import type { PostPage } from '../posts/present.js';
 import { postsServicesFor } from '../posts/service.js';
 import { normaliseTag } from '../posts/text.js';
 import { trendingServiceFor } from '../trending/service.js';
+import type { PresentedVideo, VideoPage } from '../videos/present.js';
+import { videosServiceFor } from '../videos/service.js';
 import { collaborative, content, followed, trending, type Seen, type Sources } from './candidates.js';
 import { KIND_WEIGHTS } from './engagement.js';
 import { blend, diversify } from './rank.js';
 import { ModelStore } from './store.js';
 import { userInterests, type EngagementKind } from './tables.js';
+import { LISTED_VIDEO, videoContent, videoFollowed } from './video-candidates.js';
 
 /** Engagements of the viewer read per request (the freshest signal, newer than any model). */
 const HISTORY = 200;
@@ -23,6 +26,13 @@ export interface ForYouPage extends PostPage {
   /** The model version that ranked the list (null: no model trained yet, other sources only). */
   modelId: string | null;
 }
+
+export interface ForYouVideoPage extends VideoPage {
+  modelId: string | null;
+}
+
+type FeedKind = 'posts' | 'videos';
+const snapshotKey = (kind: FeedKind, viewerId: string) => (kind === 'posts' ? `foryou:v1:${viewerId}` : `foryou:v1:videos:${viewerId}`);
 
 interface Snapshot {
   s: string;
@@ -48,9 +58,32 @@ export class RecommendationsService {
    * diversity, then the visibility rules applied last (at hydration, per page), as every list does.
    */
   async forYou(viewerId: string, limit: number, cursor?: string): Promise<ForYouPage> {
+    const { hydrator } = postsServicesFor(this.deps);
+    return this.feed('posts', viewerId, limit, cursor, () => this.rank(viewerId), (ids) => hydrator.present(viewerId, ids, 'hashtag'));
+  }
+
+  /**
+   * "For you" for videos: the same sources, blend and diversity re-rank over videos (the posts
+   * feed's items are posts, so videos are a list of their own), with the videos module's rules
+   * (`list` context) applied last, per page.
+   */
+  async forYouVideos(viewerId: string, limit: number, cursor?: string): Promise<ForYouVideoPage> {
+    const videos = videosServiceFor(this.deps);
+    return this.feed<PresentedVideo>('videos', viewerId, limit, cursor, () => this.rankVideos(viewerId), (ids) => videos.present(viewerId, ids, 'list'));
+  }
+
+  /** Pages over a ranking kept per viewer (the cursor is a position in it), hydrated and filtered per page. */
+  private async feed<T>(
+    kind: FeedKind,
+    viewerId: string,
+    limit: number,
+    cursor: string | undefined,
+    rank: () => Promise<{ ids: string[]; modelId: string | null }>,
+    show: (ids: string[]) => Promise<Map<string, T>>,
+  ): Promise<{ items: T[]; nextCursor: string | null; modelId: string | null }> {
     let snap: Snapshot | null = null;
     let at = 0;
-    const key = `foryou:v1:${viewerId}`;
+    const key = snapshotKey(kind, viewerId);
     if (cursor !== undefined) {
       const m = /^([a-f0-9]{8})\.(\d{1,4})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
       if (!m) throw invalidCursor();
@@ -61,20 +94,19 @@ export class RecommendationsService {
       if (parsed?.s === m[1]) snap = parsed;
     }
     if (!snap) {
-      const ranked = await this.rank(viewerId);
+      const ranked = await rank();
       snap = { s: randomBytes(4).toString('hex'), modelId: ranked.modelId, ids: ranked.ids };
       await this.deps.cache.cache.set(key, JSON.stringify(snap), SNAPSHOT_TTL_MS);
     }
-    const { hydrator } = postsServicesFor(this.deps);
-    const items: PostPage['items'] = [];
+    const items: T[] = [];
     while (at < snap.ids.length && items.length < limit) {
       const batch = snap.ids.slice(at, at + limit - items.length + 5);
-      const shown = await hydrator.present(viewerId, batch, 'hashtag');
+      const shown = await show(batch);
       for (const id of batch) {
         if (items.length === limit) break;
         at++;
-        const p = shown.get(id);
-        if (p) items.push(p);
+        const x = shown.get(id);
+        if (x !== undefined) items.push(x);
       }
     }
     const next = at < snap.ids.length ? Buffer.from(`${snap.s}.${at}`, 'utf8').toString('base64url') : null;
@@ -108,6 +140,34 @@ export class RecommendationsService {
     return { ids: diversify(scored).map((s) => s.id), modelId: model?.id ?? null };
   }
 
+  /** The ranked video ids for a viewer (before the per-page visibility rules). */
+  async rankVideos(viewerId: string): Promise<{ ids: string[]; modelId: string | null }> {
+    const seen = await this.history(viewerId);
+    const interests = await this.interests(viewerId);
+    const sources: Sources = new Map();
+    const model = await this.models.get();
+    if (model) collaborative(sources, model, viewerId, seen, 'video');
+    await videoContent(sources, this.db, seen, interests);
+    await videoFollowed(sources, this.db, viewerId);
+    trending(
+      sources,
+      (await trendingServiceFor(this.deps).list('video', 'day')).map((e) => e.id),
+    );
+    // A video only viewed (not finished) may be proposed again; finished, liked or shared ones not.
+    const seenIds = new Set(seen.filter((s) => s.itemType === 'video' && s.weight > KIND_WEIGHTS.view).map((s) => s.itemId));
+    const ids = [...sources.keys()].filter((id) => !seenIds.has(id));
+    if (ids.length === 0) return { ids: [], modelId: model?.id ?? null };
+    // Creators and ages in one query; unfinished, unlisted, private, moderated, deleted and own videos drop out here.
+    const { rows } = await executeRaw<{ id: string; owner_id: string; published_at: Date | string }>(
+      this.db,
+      `select v.id, v.owner_id, v.published_at from videos v where v.id = any($1::uuid[]) and ${LISTED_VIDEO} and v.owner_id <> $2`,
+      [ids, viewerId],
+    );
+    const now = Date.now();
+    const scored = rows.map((r) => ({ id: r.id, creatorId: r.owner_id, score: blend(sources.get(r.id)!, new Date(r.published_at), now) }));
+    return { ids: diversify(scored).map((s) => s.id), modelId: model?.id ?? null };
+  }
+
   private async history(viewerId: string): Promise<Seen[]> {
     const { rows } = await executeRaw<{ item_type: string; item_id: string; kind: EngagementKind; at: Date | string }>(
       this.db,
@@ -135,13 +195,14 @@ export class RecommendationsService {
       await tx.delete(userInterests).where(eq(userInterests.userId, userId));
       if (tags.length) await tx.insert(userInterests).values(tags.map((tag) => ({ userId, tag })));
     });
-    await this.deps.cache.cache.del(`foryou:v1:${userId}`);
+    await this.forget(userId);
     return this.interests(userId);
   }
 
   /** For tests and the CLI: drop a viewer's cached ranking. */
   async forget(viewerId: string): Promise<void> {
-    await this.deps.cache.cache.del(`foryou:v1:${viewerId}`);
+    await this.deps.cache.cache.del(snapshotKey('posts', viewerId));
+    await this.deps.cache.cache.del(snapshotKey('videos', viewerId));
   }
 }
 

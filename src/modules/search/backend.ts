@@ -18,10 +18,31 @@ export interface PostQuery {
   limit: number;
 }
 
-/** A sort position: score then id for relevance, id alone (score 0) for recent. */
+/**
+ * A sort position: score then id for relevance; for recent, posts key on the id alone (score 0)
+ * and videos on the publication time (microseconds since the epoch) then id.
+ */
 export interface SearchKey {
   score: number;
   id: string;
+}
+
+export interface VideoQuery {
+  q: string;
+  sort: SearchSort;
+  /** On the publication time (when the video became watchable). */
+  since?: Date | undefined;
+  until?: Date | undefined;
+  /** Seconds, inclusive. */
+  minDuration?: number | undefined;
+  maxDuration?: number | undefined;
+  /**
+   * Lets a backend leave out other people's private videos early (the rules drop them anyway; this
+   * only saves skeleton rounds). Null: anonymous.
+   */
+  viewerId: string | null;
+  after: SearchKey | null;
+  limit: number;
 }
 
 export interface NameQuery {
@@ -39,6 +60,8 @@ export interface HashtagHit {
 export interface SearchBackend {
   readonly kind: string;
   posts(query: PostQuery): Promise<{ id: string; key: SearchKey }[]>;
+  /** Finished (`ready`), listed, unmoderated videos only; the service applies the viewer's rules. */
+  videos(query: VideoQuery): Promise<{ id: string; key: SearchKey }[]>;
   users(query: NameQuery): Promise<{ id: string; key: SearchKey }[]>;
   /** Keys use the tag as id. */
   hashtags(query: NameQuery): Promise<HashtagHit[]>;

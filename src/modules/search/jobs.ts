@@ -2,11 +2,12 @@ import type { Deps } from '../../platform/deps.js';
 import { on, type EventSubscription } from '../../platform/events/index.js';
 import { job, type JobDefinition } from '../../platform/jobs/index.js';
 import '../posts/events.js';
-import { addHashtags, addTerms, rebuildTerms } from './terms.js';
+import '../videos/events.js';
+import { addHashtags, addTerms, addVideoTerms, rebuildTerms } from './terms.js';
 
 declare module '../../platform/jobs/index.js' {
   interface JobPayloads {
-    /** Recount the search vocabularies (terms and hashtags) from the live posts; nightly, and after a bulk import. */
+    /** Recount the search vocabularies (terms and hashtags) from the live posts and videos; nightly, and after a bulk import. */
     'search.rebuild_terms': Record<string, never>;
   }
 }
@@ -27,7 +28,7 @@ export function searchJobs(deps: Deps): JobDefinition[] {
   ];
 }
 
-/** New words and hashtags become searchable (and typo-correctable) as posts are written. */
+/** New words and hashtags become searchable (and typo-correctable) as posts are written and videos finish processing or are edited. */
 export function searchListeners(deps: Deps): EventSubscription[] {
   const db = deps.database.db;
   return [
@@ -40,5 +41,9 @@ export function searchListeners(deps: Deps): EventSubscription[] {
       },
     }),
     on({ event: 'post.edited', subscriber: 'search', handler: (p) => addTerms(db, p.text) }),
+    // A video is searchable once ready; its words are read from its stored vector, so they are
+    // exactly what the index holds.
+    on({ event: 'video.ready', subscriber: 'search', handler: (p) => addVideoTerms(db, p.videoId) }),
+    on({ event: 'video.updated', subscriber: 'search', handler: (p) => addVideoTerms(db, p.videoId) }),
   ];
 }

@@ -1,5 +1,5 @@
 import { executeRaw, type Database, type Tx } from '../../platform/db/index.js';
-import type { HashtagHit, NameQuery, PostQuery, SearchBackend, SearchKey } from './backend.js';
+import type { HashtagHit, NameQuery, PostQuery, SearchBackend, SearchKey, VideoQuery } from './backend.js';
 import { correctedQuery } from './terms.js';
 
 /**
@@ -9,6 +9,9 @@ import { correctedQuery } from './terms.js';
  *   it), for words and stems; each query word the
  *   vocabulary (search_terms) does not know is OR'd with its nearest known terms by trigram
  *   similarity, so a typo ("vidoe") still reaches "video" with one full-text index scan.
+ * - videos: `videos.search_vector`, a stored weighted vector (title A, tags B, description C; the
+ *   hand-written migration *_videos_search.sql) with a GIN index, queried with the same corrected
+ *   tsquery; ts_rank_cd's default weights rank a title match above a tag or description match.
  * - users: trigram similarity on lower(username) and lower(display_name), prefix matches first.
  * - hashtags: trigram similarity and prefix on the hashtag vocabulary (search_hashtags).
  * Every value goes in as a bind parameter; LIKE patterns escape their wildcards.
@@ -80,6 +83,67 @@ export class PostgresSearchBackend implements SearchBackend {
         sql = `select id, score from (
             select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1))::float8 as score
             from (select p.id, p.search_vector from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length - 1}) m
+          ) s ${page} order by score desc, id desc limit $${values.length}`;
+      }
+      const { rows } = await executeRaw<{ id: string; score: number }>(tx, sql, values);
+      return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
+    });
+  }
+
+  async videos(query: VideoQuery): Promise<{ id: string; key: SearchKey }[]> {
+    return this.inTx(async (tx) => {
+      const tsq = await correctedQuery(tx, queryWords(query.q));
+      if (!tsq) return [];
+      const values: unknown[] = [tsq];
+      const where = [
+        `v.search_vector @@ to_tsquery('simple', $1)`,
+        `v.deleted_at is null`,
+        `v.status = 'ready'`,
+        `v.published_at is not null`,
+        `v.moderation_state = 'visible'`,
+        `v.visibility <> 'unlisted'`,
+      ];
+      if (query.viewerId) {
+        values.push(query.viewerId);
+        where.push(`(v.visibility <> 'private' or v.owner_id = $${values.length}::uuid)`);
+      } else where.push(`v.visibility = 'public'`);
+      if (query.since) {
+        values.push(query.since.toISOString());
+        where.push(`v.published_at >= $${values.length}::timestamptz`);
+      }
+      if (query.until) {
+        values.push(query.until.toISOString());
+        where.push(`v.published_at < $${values.length}::timestamptz`);
+      }
+      if (query.minDuration !== undefined) {
+        values.push(query.minDuration);
+        where.push(`v.duration_seconds >= $${values.length}::float8`);
+      }
+      if (query.maxDuration !== undefined) {
+        values.push(query.maxDuration);
+        where.push(`v.duration_seconds <= $${values.length}::float8`);
+      }
+      let sql: string;
+      if (query.sort === 'recent') {
+        // Newest published first; the key is the publication time in whole microseconds (exact in
+        // a float8 and in JSON) then the id, so equal times still page without repeats.
+        const published = `(extract(epoch from v.published_at) * 1000000)::float8`;
+        if (query.after) {
+          values.push(query.after.score, query.after.id);
+          where.push(`(${published}, v.id) < ($${values.length - 1}::float8, $${values.length}::uuid)`);
+        }
+        values.push(query.limit);
+        sql = `select v.id, ${published} as score from videos v where ${where.join(' and ')} order by v.published_at desc, v.id desc limit $${values.length}`;
+      } else {
+        let page = '';
+        if (query.after) {
+          values.push(query.after.score, query.after.id);
+          page = `where (score, id) < ($${values.length - 1}::float8, $${values.length}::uuid)`;
+        }
+        values.push(RELEVANCE_WINDOW, query.limit);
+        sql = `select id, score from (
+            select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1))::float8 as score
+            from (select v.id, v.search_vector from videos v where ${where.join(' and ')} order by v.id desc limit $${values.length - 1}) m
           ) s ${page} order by score desc, id desc limit $${values.length}`;
       }
       const { rows } = await executeRaw<{ id: string; score: number }>(tx, sql, values);

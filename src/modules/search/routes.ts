@@ -3,6 +3,7 @@ import { PostPageSchema } from '../posts/present.js';
 import { errors } from '../posts/schemas.js';
 import type { ModuleRoutes } from '../types.js';
 import { PublicUserSchema } from '../users/present.js';
+import { VideoPageSchema } from '../videos/present.js';
 import { searchServiceFor, SEARCH_TYPES } from './service.js';
 
 /** Long enough for any real query, short enough that a pasted essay is refused before it reaches SQL. */
@@ -19,9 +20,14 @@ const SearchQuery = Type.Object(
       SEARCH_TYPES.map((t) => Type.Literal(t)),
       { default: 'all', description: '`all` answers the first page of each kind; a cursor needs one kind' },
     ),
-    sort: Type.Union([Type.Literal('relevance'), Type.Literal('recent')], { default: 'relevance', description: 'Posts only; people and hashtags are by relevance' }),
-    since: Type.Optional(Type.String({ format: 'date-time', description: 'Posts created at or after' })),
-    until: Type.Optional(Type.String({ format: 'date-time', description: 'Posts created before' })),
+    sort: Type.Union([Type.Literal('relevance'), Type.Literal('recent')], {
+      default: 'relevance',
+      description: 'Posts and videos (recent: posts newest first, videos newest published first); people and hashtags are by relevance',
+    }),
+    since: Type.Optional(Type.String({ format: 'date-time', description: 'Posts created, videos published, at or after' })),
+    until: Type.Optional(Type.String({ format: 'date-time', description: 'Posts created, videos published, before' })),
+    minDuration: Type.Optional(Type.Number({ minimum: 0, maximum: 172_800, description: 'Videos only: at least this many seconds long' })),
+    maxDuration: Type.Optional(Type.Number({ minimum: 0, maximum: 172_800, description: 'Videos only: at most this many seconds long' })),
     limit: Type.Integer({ minimum: 1, maximum: 50, default: 20 }),
     cursor: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,160}$', description: 'nextCursor of the previous page of the same type' })),
   },
@@ -31,6 +37,7 @@ const SearchQuery = Type.Object(
 const SearchResultSchema = Type.Object(
   {
     posts: Type.Optional(PostPageSchema),
+    videos: Type.Optional(VideoPageSchema),
     users: Type.Optional(page(PublicUserSchema, 'UserSearchPage')),
     hashtags: Type.Optional(page(HashtagSchema, 'HashtagSearchPage')),
   },
@@ -48,9 +55,9 @@ export const searchRoutes: ModuleRoutes = async (app, { deps }) => {
       config: { auth: 'optional' },
       schema: {
         tags,
-        summary: 'Search posts, people and hashtags',
+        summary: 'Search posts, videos, people and hashtags',
         description:
-          'Full-text (English stemming) plus trigram similarity, so misspelt words still match. Results follow the same rules as every list: blocked, muted, follower-only (unless you follow), unlisted, deleted and moderated posts never appear.',
+          'Full-text (English stemming; videos weigh title over tags over description) plus trigram similarity, so misspelt words still match. Results follow the same rules as every list: blocked, muted, follower-only (unless you follow), unlisted, deleted and moderated posts and videos never appear; videos only once processing has finished, private ones to their owner only.',
         querystring: SearchQuery,
         response: { 200: SearchResultSchema, ...errors(400, 401) },
       },

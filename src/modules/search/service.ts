@@ -4,10 +4,12 @@ import { relationsOf } from '../graph/relations.js';
 import type { PostPage, PresentedPost } from '../posts/present.js';
 import { postsServicesFor } from '../posts/service.js';
 import { presentPublic, type PublicUser } from '../users/present.js';
+import type { PresentedVideo, VideoPage } from '../videos/present.js';
+import { videosServiceFor } from '../videos/service.js';
 import type { SearchBackend, SearchKey, SearchSort } from './backend.js';
 import { PostgresSearchBackend } from './postgres.js';
 
-export const SEARCH_TYPES = ['all', 'posts', 'users', 'hashtags'] as const;
+export const SEARCH_TYPES = ['all', 'posts', 'videos', 'users', 'hashtags'] as const;
 export type SearchType = (typeof SEARCH_TYPES)[number];
 
 export interface SearchInput {
@@ -16,6 +18,9 @@ export interface SearchInput {
   sort: SearchSort;
   since?: string | undefined;
   until?: string | undefined;
+  /** Videos only: seconds, inclusive. */
+  minDuration?: number | undefined;
+  maxDuration?: number | undefined;
   limit: number;
   cursor?: string | undefined;
 }
@@ -32,6 +37,7 @@ export interface HashtagResult {
 
 export interface SearchResult {
   posts?: PostPage;
+  videos?: VideoPage;
   users?: Page<PublicUser>;
   hashtags?: Page<HashtagResult>;
 }
@@ -100,16 +106,25 @@ export class SearchService {
   async search(viewerId: string | null, input: SearchInput): Promise<SearchResult> {
     const q = normaliseQuery(input.q);
     if (!q) throw badRequest('search.empty_query', 'q needs at least one letter or digit', { errors: [{ field: 'q', message: 'is empty' }] });
-    if (input.cursor !== undefined && input.type === 'all') throw badRequest('search.cursor_needs_type', 'a cursor continues one list: pass type=posts, users or hashtags with it', { errors: [{ field: 'cursor', message: 'needs type' }] });
+    if (input.cursor !== undefined && input.type === 'all') throw badRequest('search.cursor_needs_type', 'a cursor continues one list: pass type=posts, videos, users or hashtags with it', { errors: [{ field: 'cursor', message: 'needs type' }] });
     const since = input.since ? new Date(input.since) : undefined;
     const until = input.until ? new Date(input.until) : undefined;
     if (since && until && since >= until) throw badRequest('search.invalid_range', 'since must be before until', { errors: [{ field: 'since', message: 'is not before until' }] });
+    const { minDuration, maxDuration } = input;
+    if (minDuration !== undefined && maxDuration !== undefined && minDuration > maxDuration)
+      throw badRequest('search.invalid_duration_range', 'minDuration must not be more than maxDuration', { errors: [{ field: 'minDuration', message: 'is more than maxDuration' }] });
     const out: SearchResult = {};
     const want = (t: SearchType) => input.type === 'all' || input.type === t;
     if (want('posts')) {
       const after = input.cursor ? decodeKey(input.cursor, UUID) : null;
       if (after && input.sort === 'recent' && after.score !== 0) throw invalidCursor();
       out.posts = await this.posts(viewerId, { q, sort: input.sort, since, until, limit: input.limit }, after);
+    }
+    if (want('videos')) {
+      const after = input.cursor ? decodeKey(input.cursor, UUID) : null;
+      // A recent-order video key is a publication time in microseconds: a whole, positive number.
+      if (after && input.sort === 'recent' && !(Number.isSafeInteger(after.score) && after.score > 0)) throw invalidCursor();
+      out.videos = await this.videos(viewerId, { q, sort: input.sort, since, until, minDuration, maxDuration, limit: input.limit }, after);
     }
     if (want('users')) out.users = await this.users(viewerId, q, input.limit, input.cursor ? decodeKey(input.cursor, UUID) : null);
     if (want('hashtags')) {
@@ -133,6 +148,23 @@ export class SearchService {
     return pageOf<PresentedPost>(
       (a, n) => this.backend.posts({ ...q, after: a, limit: n }),
       (ids) => hydrator.present(viewerId, ids, 'hashtag'),
+      q.limit,
+      after,
+    );
+  }
+
+  private videos(
+    viewerId: string | null,
+    q: { q: string; sort: SearchSort; since: Date | undefined; until: Date | undefined; minDuration: number | undefined; maxDuration: number | undefined; limit: number },
+    after: SearchKey | null,
+  ): Promise<VideoPage> {
+    const videos = videosServiceFor(this.deps);
+    // The videos module's own rules in the `list` context: private (owner only), followers-only,
+    // blocked and muted creators, inactive owners; the backend already left out unlisted,
+    // unfinished and moderated videos.
+    return pageOf<PresentedVideo>(
+      (a, n) => this.backend.videos({ ...q, viewerId, after: a, limit: n }),
+      (ids) => videos.present(viewerId, ids, 'list'),
       q.limit,
       after,
     );

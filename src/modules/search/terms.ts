@@ -15,16 +15,33 @@ export async function addTerms(ex: Executor, text: string): Promise<void> {
   );
 }
 
+/** Count one video's lexemes (title, tags and description, as its stored search vector holds them) into the vocabulary. */
+export async function addVideoTerms(ex: Executor, videoId: string): Promise<void> {
+  await executeRaw(
+    ex,
+    `insert into search_terms (term, docs)
+       select lexeme, 1 from videos v, unnest(tsvector_to_array(v.search_vector)) as lexeme where v.id = $1::uuid
+     on conflict (term) do update set docs = search_terms.docs + 1`,
+    [videoId],
+  );
+}
+
 /** Count a new post's hashtags (listed posts only: unlisted ones never show in hashtag discovery). */
 export async function addHashtags(ex: Executor, tags: string[]): Promise<void> {
   if (tags.length === 0) return;
   await executeRaw(ex, `insert into search_hashtags (tag, posts) select distinct t, 1 from unnest($1::text[]) as t on conflict (tag) do update set posts = search_hashtags.posts + 1`, [tags]);
 }
 
-/** Recount both vocabularies from the live posts (new installs, seeded data, deleted and moderated posts). */
+/** Recount both vocabularies from the live posts and videos (new installs, seeded data, deleted and moderated items). */
 export async function rebuildTerms(ex: Executor): Promise<number> {
   await executeRaw(ex, `delete from search_terms`);
-  await executeRaw(ex, `insert into search_terms (term, docs) select word, ndoc from ts_stat($$select to_tsvector('english', text) from posts where deleted_at is null$$)`);
+  await executeRaw(
+    ex,
+    `insert into search_terms (term, docs) select word, ndoc from ts_stat($$
+       select to_tsvector('english', text) from posts where deleted_at is null
+       union all
+       select search_vector from videos where deleted_at is null and status = 'ready'$$)`,
+  );
   await executeRaw(ex, `delete from search_hashtags`);
   await executeRaw(
     ex,

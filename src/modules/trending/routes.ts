@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { PostPageSchema } from '../posts/present.js';
 import { errors } from '../posts/schemas.js';
 import type { ModuleRoutes } from '../types.js';
+import { VideoPageSchema } from '../videos/present.js';
 import { TRENDING_WINDOWS } from './tables.js';
 import { trendingServiceFor } from './service.js';
 
@@ -34,6 +35,20 @@ export const trendingRoutes: ModuleRoutes = async (app, { deps }) => {
     '/trending/posts',
     { config: { auth: 'optional' }, schema: { tags, summary: 'Trending posts', description, querystring: Query, response: { 200: PostPageSchema, ...errors(400, 401) } } },
     async (req) => service.posts(req.auth?.userId ?? null, req.query.window, req.query.limit, req.query.cursor),
+  );
+  app.get(
+    '/trending/videos',
+    {
+      config: { auth: 'optional' },
+      schema: {
+        tags,
+        summary: 'Trending videos',
+        description: `${description} Views (signed-in viewers only), completed watches, likes and comments count; public, finished videos only.`,
+        querystring: Query,
+        response: { 200: VideoPageSchema, ...errors(400, 401) },
+      },
+    },
+    async (req) => service.videos(req.auth?.userId ?? null, req.query.window, req.query.limit, req.query.cursor),
   );
   app.get(
     '/trending/hashtags',

@@ -5,6 +5,8 @@ import { badRequest } from '../../platform/errors.js';
 import type { PostPage } from '../posts/present.js';
 import { postsServicesFor } from '../posts/service.js';
 import { KIND_WEIGHTS } from '../recommendations/engagement.js';
+import type { PresentedVideo, VideoPage } from '../videos/present.js';
+import { videosServiceFor } from '../videos/service.js';
 import { trendingScores, type TrendingKind, type TrendingWindow } from './tables.js';
 
 /** Seconds in each window, and how far back the item's own baseline reaches. */
@@ -50,14 +52,16 @@ export class TrendingService {
   async compute(kind: TrendingKind, window: TrendingWindow, now = new Date()): Promise<TrendingEntry[]> {
     const { seconds: W, baselineSeconds: B } = WINDOWS[window];
     const tau = W / 2;
-    // Posts (and the hashtags they carry) count only while they are live and public.
+    // Posts (and the hashtags they carry) and videos count only while they are live and public
+    // (videos: finished processing, too).
     const livePost = `exists (select 1 from posts p where p.id = e.item_id and p.deleted_at is null and p.moderation_state = 'visible' and p.visibility = 'public')`;
+    const liveVideo = `exists (select 1 from videos v where v.id = e.item_id and v.deleted_at is null and v.moderation_state = 'visible' and v.visibility = 'public' and v.status = 'ready')`;
     const source =
       kind === 'hashtag'
         ? `select h.tag as item, e.user_id, e.at, ${weightCase} as w from engagement_events e join post_hashtags h on h.post_id = e.item_id
            where e.item_type = 'post' and ${livePost}`
         : `select e.item_id::text as item, e.user_id, e.at, ${weightCase} as w from engagement_events e
-           where e.item_type = '${kind}' and e.kind <> 'create'${kind === 'post' ? ` and ${livePost}` : ''}`;
+           where e.item_type = '${kind}' and e.kind <> 'create' and ${kind === 'post' ? livePost : liveVideo}`;
     const { rows } = await executeRaw<{ item: string; v: number; users: number; base: number }>(
       this.db,
       `with ev as (
@@ -98,7 +102,7 @@ export class TrendingService {
     return entries;
   }
 
-  async refreshAll(kinds: TrendingKind[] = ['post', 'hashtag']): Promise<void> {
+  async refreshAll(kinds: TrendingKind[] = ['post', 'video', 'hashtag']): Promise<void> {
     for (const kind of kinds) for (const window of Object.keys(WINDOWS) as TrendingWindow[]) await this.refresh(kind, window);
   }
 
@@ -118,22 +122,29 @@ export class TrendingService {
 
   /** Trending posts the viewer may see, in pages over the stored list (the cursor is a position in it). */
   async posts(viewerId: string | null, window: TrendingWindow, limit: number, cursor?: string): Promise<PostPage> {
-    const list = await this.list('post', window);
-    let at = cursor === undefined ? 0 : decodeOffset(cursor);
     const { hydrator } = postsServicesFor(this.deps);
-    const items: PostPage['items'] = [];
+    return this.page('post', window, limit, cursor, (ids) => hydrator.present(viewerId, ids, 'hashtag'));
+  }
+
+  /** Trending videos the viewer may see (the videos module's rules, `list` context), in pages like posts. */
+  async videos(viewerId: string | null, window: TrendingWindow, limit: number, cursor?: string): Promise<VideoPage> {
+    const videos = videosServiceFor(this.deps);
+    return this.page<PresentedVideo>('video', window, limit, cursor, (ids) => videos.present(viewerId, ids, 'list'));
+  }
+
+  /** A page of a stored list, hydrated and filtered per batch; hidden entries are stepped over. */
+  private async page<T>(kind: TrendingKind, window: TrendingWindow, limit: number, cursor: string | undefined, show: (ids: string[]) => Promise<Map<string, T>>): Promise<{ items: T[]; nextCursor: string | null }> {
+    const list = await this.list(kind, window);
+    let at = cursor === undefined ? 0 : decodeOffset(cursor);
+    const items: T[] = [];
     while (at < list.length && items.length < limit) {
       const batch = list.slice(at, at + limit - items.length + 5);
-      const shown = await hydrator.present(
-        viewerId,
-        batch.map((e) => e.id),
-        'hashtag',
-      );
+      const shown = await show(batch.map((e) => e.id));
       for (const e of batch) {
         if (items.length === limit) break;
         at++;
-        const p = shown.get(e.id);
-        if (p) items.push(p);
+        const x = shown.get(e.id);
+        if (x !== undefined) items.push(x);
       }
     }
     return { items, nextCursor: at < list.length ? encodeOffset(at) : null };
