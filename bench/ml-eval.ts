@@ -9,7 +9,8 @@
  * - Data: ../shared/datasets/ beside the repository (tweeteval-offensive, youtube-spam,
  *   tweeteval-sentiment dev.csv; see that folder's README). Never copied into the repository.
  * - Each task: stratified k-fold CV of the shipped pipeline (normaliser, hashed word 1-2 and char 2-5
- *   n-grams, tf-idf, lexicon extras, averaged-SGD logistic regression with balanced class weights);
+ *   n-grams, tf-idf, lexicon extras, averaged-SGD logistic regression with balanced class weights;
+ *   offensive: one model on the word n-grams and one on the char n-grams, probabilities averaged);
  *   on the same folds, a majority-class baseline and the lexicon-only pipeline (obscenity for
  *   offensive, spam phrases for spam, VADER for sentiment).
  * - Latency: models trained on the whole dev sets score --latency comments one at a time through all

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { detectFormat, parseLabelled } from '../../src/ml/text/dataset.js';
 import { countFeatures, defaultFeatureConfig, hashString, vectorise } from '../../src/ml/text/features.js';
 import { evaluate, majorityClass, stratifiedFolds } from '../../src/ml/text/metrics.js';
-import { spamData } from './support.js';
+import { offensiveData, spamData } from './support.js';
 import { crossValidate, TextClassifier, trainModel, trainTestEvaluate, type ModelArtefact } from '../../src/ml/text/pipeline.js';
 
 describe('features', () => {
@@ -16,6 +16,26 @@ describe('features', () => {
     const v = vectorise(countFeatures('hello world', defaultFeatureConfig), defaultFeatureConfig);
     const norm = Math.sqrt(Array.from(v.val).reduce((s, x) => s + x * x, 0));
     expect(norm).toBeCloseTo(1, 5);
+  });
+
+  it('hashes n-grams straight from the words, to the same buckets as their strings', () => {
+    const mask = (1 << defaultFeatureConfig.bits) - 1;
+    const keys = [...countFeatures('big cat', { ...defaultFeatureConfig, charNgrams: null }).keys()];
+    expect(keys).toEqual([hashString('w1:big') & mask, hashString('w1:cat') & mask, hashString('w2:big cat') & mask]);
+    const chars = [...countFeatures('ab', { ...defaultFeatureConfig, wordNgrams: null, charNgrams: [2, 3] }).keys()];
+    expect(chars).toEqual([' a', 'ab', 'b ', ' ab', 'ab '].map((g) => hashString('c' + g) & mask));
+    expect(countFeatures('ab', { ...defaultFeatureConfig, wordNgrams: null, charNgrams: null }).size).toBe(0);
+  });
+
+  it('appends extras after normalisation, summing one that shares a bucket', () => {
+    const cfg = { ...defaultFeatureConfig, charNgrams: null };
+    const mask = (1 << cfg.bits) - 1;
+    const counts = new Map([[hashString('x:flag') & mask, 1], [7, 1]]);
+    const v = vectorise(counts, cfg, undefined, { flag: 0.5, zero: 0, other: 2 });
+    expect(Array.from(v.idx)).toEqual([hashString('x:flag') & mask, 7, hashString('x:other') & mask]);
+    expect(v.val[0]).toBeCloseTo(Math.SQRT1_2 + 0.5, 6);
+    expect(v.val[1]).toBeCloseTo(Math.SQRT1_2, 6);
+    expect(v.val[2]).toBe(2);
   });
 });
 
@@ -57,6 +77,26 @@ describe('linear text classifier', () => {
     expect(loaded.predict('subscribe to my channel for free gift cards').label).toBe('spam');
     expect(loaded.predict('the drummer is amazing, beautiful voice').label).toBe('ham');
     expect(() => new TextClassifier({ ...artefact, format: 'other' } as unknown as ModelArtefact)).toThrow(/not a social-flow/);
+  });
+
+  it('stores an ensemble (offensive: a word model and a character model) and still reads single-model artefacts', () => {
+    const data = offensiveData(80);
+    const artefact = trainModel('offensive', data, null);
+    expect(artefact.schema).toBe(2);
+    expect(artefact.parts!.map((p) => [p.features.wordNgrams, p.features.charNgrams])).toEqual([[[1, 2], null], [null, [2, 5]]]);
+    const loaded = new TextClassifier(JSON.parse(JSON.stringify(artefact)) as ModelArtefact);
+    expect(loaded.predict('you are a stupid idiot').label).toBe('offensive');
+    expect(loaded.predict('what a lovely morning').label).toBe('not-offensive');
+    const p = loaded.predict('you are a stupid idiot').probabilities;
+    expect(p[0]! + p[1]!).toBeCloseTo(1, 6);
+
+    // Schema 1 (one model, fields at the top level), as trained before the ensemble.
+    const spam = trainModel('spam', spamData(80), null);
+    const [part] = spam.parts!;
+    const v1 = { ...spam, schema: 1, parts: undefined, features: part!.features, idf: part!.idf, weights: part!.weights, bias: part!.bias } as ModelArtefact;
+    const t = 'subscribe to my channel for free gift cards';
+    expect(new TextClassifier(v1).predict(t).probabilities).toEqual(new TextClassifier(spam).predict(t).probabilities);
+    expect(() => new TextClassifier({ ...spam, parts: [] })).toThrow(/no model parts/);
   });
 
   it('train/test evaluation scores one set against another', () => {

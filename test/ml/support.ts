@@ -14,3 +14,18 @@ export function spamData(n: number, seed = 1): { text: string; label: number }[]
   }
   return out;
 }
+
+/** A small, separable offensive-language set made here. */
+export function offensiveData(n: number, seed = 3): { text: string; label: number }[] {
+  const fine = ['what a lovely morning', 'great game last night', 'thanks for sharing this', 'i agree with you', 'see you at the park', 'nice photo of the lake'];
+  const rude = ['you are a stupid idiot', 'shut up you moron', 'what a pathetic loser', 'you disgusting liar', 'idiot, shut up', 'stupid pathetic clown'];
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const out: { text: string; label: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    const label = i % 3 === 0 ? 1 : 0;
+    const pool = label ? rude : fine;
+    out.push({ text: `${pool[Math.floor(rand() * pool.length)]!} ${pool[Math.floor(rand() * pool.length)]!}`, label });
+  }
+  return out;
+}

@@ -81,9 +81,10 @@ describe('reports', () => {
     expect4xx(await report(r1, { targetType: 'post', targetId: p.id, reason: 'other', details: 'x'.repeat(2001) }), 400);
     expect4xx(await report(r1, { targetType: 'post', targetId: UNKNOWN, reason: 'spam' }), 404);
     expect4xx(await report(author, { targetType: 'post', targetId: p.id, reason: 'spam' }), 422);
-    const video = await report(r1, { targetType: 'video', targetId: UNKNOWN, reason: 'spam' });
-    expect4xx(video, 422);
-    expect(video.body.code).toBe('moderation.unsupported_target');
+    expect4xx(await report(r1, { targetType: 'video', targetId: UNKNOWN, reason: 'spam' }), 404);
+    const chat = await report(r1, { targetType: 'chat_message', targetId: UNKNOWN, reason: 'spam' });
+    expect4xx(chat, 422);
+    expect(chat.body.code).toBe('moderation.unsupported_target');
     expect(await rowCounts()).toEqual(before);
   });
 

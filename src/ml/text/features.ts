@@ -8,8 +8,10 @@ import { normalise, tokenize } from './normalise.js';
 export interface FeatureConfig {
   /** log2 of the vector size. */
   bits: number;
-  wordNgrams: [number, number];
-  charNgrams: [number, number];
+  /** Word n-gram sizes, inclusive; null: none. */
+  wordNgrams: [number, number] | null;
+  /** Character n-gram sizes, inclusive; null: none. */
+  charNgrams: [number, number] | null;
   /** Weight of the character n-gram block against the word block. */
   charWeight: number;
 }
@@ -21,13 +23,13 @@ export interface SparseVector {
   val: Float32Array;
 }
 
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
 /** FNV-1a over UTF-16 code units, 32-bit. */
-export function hashString(s: string, seed = 0x811c9dc5): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
+export function hashString(s: string, seed = FNV_OFFSET): number {
+  let h = seed | 0;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
   return h >>> 0;
 }
 
@@ -38,48 +40,96 @@ function add(map: Map<number, number>, key: number, v: number): void {
   map.set(key, (map.get(key) ?? 0) + v);
 }
 
+// The hash state after each n-gram's prefix ('w2:', 'c'), so n-grams are hashed straight from the
+// words, without building their strings: the same values as hashString('w2:' + words.join(' ')).
+const wordPrefix: number[] = [];
+const wordSeed = (n: number): number => (wordPrefix[n] ??= hashString(`w${n}:`) | 0);
+const CHAR_SEED = hashString('c') | 0;
+
 /** Raw term counts in hashed space, before weighting; `normalised` may be passed when already computed. */
 export function countFeatures(text: string, cfg: FeatureConfig, normalised = normalise(text)): Map<number, number> {
   const mask = (1 << cfg.bits) - 1;
   const counts = new Map<number, number>();
   const words = tokenize(normalised);
-  const [wmin, wmax] = cfg.wordNgrams;
-  for (let n = wmin; n <= wmax; n++) {
-    for (let i = 0; i + n <= words.length; i++) {
-      add(counts, hashString('w' + n + ':' + words.slice(i, i + n).join(' ')) & mask, 1);
+  if (cfg.wordNgrams) {
+    const [wmin, wmax] = cfg.wordNgrams;
+    for (let n = wmin; n <= wmax; n++) {
+      const seed = wordSeed(n);
+      for (let i = 0; i + n <= words.length; i++) {
+        let h = seed;
+        for (let j = i; j < i + n; j++) {
+          if (j > i) h = Math.imul(h ^ 32, FNV_PRIME);
+          const w = words[j] as string;
+          for (let c = 0; c < w.length; c++) h = Math.imul(h ^ w.charCodeAt(c), FNV_PRIME);
+        }
+        add(counts, (h >>> 0) & mask, 1);
+      }
     }
   }
-  const [cmin, cmax] = cfg.charNgrams;
-  for (const w of words) {
-    const padded = ' ' + w + ' ';
-    for (let n = cmin; n <= cmax; n++) {
-      for (let i = 0; i + n <= padded.length; i++) add(counts, hashString('c' + padded.slice(i, i + n)) & mask, cfg.charWeight);
+  if (cfg.charNgrams) {
+    const [cmin, cmax] = cfg.charNgrams;
+    const weight = cfg.charWeight;
+    for (const w of words) {
+      // The word padded with a space each side: position p is ' ' at 0 and len + 1, else w[p - 1].
+      const len = w.length + 2;
+      for (let n = cmin; n <= cmax; n++) {
+        for (let i = 0; i + n <= len; i++) {
+          let h = CHAR_SEED;
+          for (let p = i; p < i + n; p++) h = Math.imul(h ^ (p === 0 || p === len - 1 ? 32 : w.charCodeAt(p - 1)), FNV_PRIME);
+          add(counts, (h >>> 0) & mask, weight);
+        }
+      }
     }
   }
   return counts;
 }
 
+const extraKeys = new Map<string, number>();
+const extraKey = (name: string, mask: number): number => {
+  let k = extraKeys.get(name);
+  if (k === undefined) extraKeys.set(name, (k = hashString('x:' + name)));
+  return k & mask;
+};
+
 /** Counts -> sublinear tf (1 + log) x idf, extras appended, L2-normalised. */
 export function vectorise(counts: Map<number, number>, cfg: FeatureConfig, idf?: Float32Array, extras?: Extras): SparseVector {
   const mask = (1 << cfg.bits) - 1;
-  const entries = new Map<number, number>();
-  for (const [k, c] of counts) entries.set(k, (1 + Math.log(c)) * (idf ? (idf[k] ?? 1) : 1));
+  let extraCount = 0;
+  if (extras) for (const name in extras) if (extras[name] !== 0) extraCount++;
+  const idx = new Int32Array(counts.size + extraCount);
+  const val = new Float32Array(counts.size + extraCount);
+  // Computed in float64 and rounded once, as before, so stored models score the same.
+  const tmp = scratch.length >= counts.size ? scratch : (scratch = new Float64Array(counts.size * 2));
+  let n = 0;
   let norm = 0;
-  for (const v of entries.values()) norm += v * v;
-  norm = Math.sqrt(norm) || 1;
-  for (const [k, v] of entries) entries.set(k, v / norm);
-  // Extras are added after normalisation so a long text does not drown them.
-  if (extras) for (const [name, v] of Object.entries(extras)) if (v !== 0) add(entries, hashString('x:' + name) & mask, v);
-  const idx = new Int32Array(entries.size);
-  const val = new Float32Array(entries.size);
-  let i = 0;
-  for (const [k, v] of entries) {
-    idx[i] = k;
-    val[i] = v;
-    i++;
+  for (const [k, c] of counts) {
+    const v = (1 + Math.log(c)) * (idf ? (idf[k] ?? 1) : 1);
+    idx[n] = k;
+    tmp[n] = v;
+    norm += v * v;
+    n++;
   }
-  return { idx, val };
+  norm = Math.sqrt(norm) || 1;
+  for (let i = 0; i < n; i++) val[i] = (tmp[i] as number) / norm;
+  // Extras are added after normalisation so a long text does not drown them.
+  if (extras) {
+    for (const name in extras) {
+      const v = extras[name] as number;
+      if (v === 0) continue;
+      const k = extraKey(name, mask);
+      let at = -1;
+      for (let i = 0; i < n; i++) if (idx[i] === k) at = i;
+      if (at >= 0) val[at] = at < counts.size ? (tmp[at] as number) / norm + v : (val[at] as number) + v;
+      else {
+        idx[n] = k;
+        val[n] = v;
+        n++;
+      }
+    }
+  }
+  return n === idx.length ? { idx, val } : { idx: idx.subarray(0, n), val: val.subarray(0, n) };
 }
+let scratch = new Float64Array(1024);
 
 /** Smoothed inverse document frequency over the training counts (as scikit-learn's smooth_idf). */
 export function fitIdf(docs: Map<number, number>[], cfg: FeatureConfig): Float32Array {

@@ -26,18 +26,18 @@ export function foldText(text: string): string {
   return s;
 }
 
+const LEET_CHAR = /[01345789@$!|€£+]/;
+const LEET_ALL = /[01345789@$!|€£+]/g;
+
 /** Leetspeak inside a word only: "sh1t" -> "shit", while "10 cats" stays a number. */
 function unleetWord(word: string): string {
-  if (!/[a-z]/.test(word)) return word;
-  let out = '';
-  for (const ch of word) out += LEET[ch] ?? ch;
-  return out;
+  // Most words have nothing to decode: no new string for them.
+  if (!LEET_CHAR.test(word) || !/[a-z]/.test(word)) return word;
+  return word.replace(LEET_ALL, (ch) => LEET[ch] ?? ch);
 }
 
 /** Runs of three or more of the same letter become one ("shiiiit" -> "shit", "cooool" -> "col"). */
-function squeeze(word: string): string {
-  return word.replace(/([a-z])\1{2,}/g, '$1');
-}
+const STRETCHED = /([a-z])\1{2,}/g;
 
 /**
  * Join runs of single letters separated by spaces or punctuation: "f u c k" / "f.u.c.k" / "f-u-c-k"
@@ -51,9 +51,9 @@ function joinSpelledOut(s: string): string {
 export function normalise(text: string): string {
   const folded = joinSpelledOut(foldText(text));
   const words = folded.split(/\s+/).filter(Boolean);
-  return words
-    .map((w) => squeeze(unleetWord(w)))
-    .join(' ');
+  for (let i = 0; i < words.length; i++) words[i] = unleetWord(words[i] as string);
+  // Squeezed once over the joined words: a run of letters never crosses the spaces between them.
+  return words.join(' ').replace(STRETCHED, '$1');
 }
 
 /** Word tokens of a normalised string: letters, digits and apostrophes; emoji kept as tokens. */

@@ -261,6 +261,7 @@ export const moderationRoutes: ModuleRoutes = async (app, { deps }) => {
         summary: 'Sentiment of the comments on my post or video (its owner, moderators and admins)',
         security,
         params: Type.Object({ targetType: Type.Union([Type.Literal('posts'), Type.Literal('videos')]), id: Uuid }),
+        querystring: Type.Object({}, { additionalProperties: false }),
         response: { 200: SentimentSchema, ...problemResponses(400, 401, 404) },
       },
     },

@@ -9,6 +9,7 @@ import { commentModerationTarget } from '../comments/moderation-target.js';
 import { postModerationTarget } from '../posts/moderation-target.js';
 import { isStaff } from '../posts/rules.js';
 import { users } from '../users/tables.js';
+import { videoModerationTarget } from '../videos/moderation-target.js';
 import { recordAction } from './actions.js';
 import { lockCase, openCase, resolveCase, type CaseRow } from './cases.js';
 import {
@@ -76,8 +77,8 @@ export class ModerationService {
   readonly targets: ModerationTargets;
 
   constructor(private readonly deps: Deps) {
-    // Videos and live chat add their adapters here when their modules land (see docs/moderation.md).
-    this.targets = { post: postModerationTarget(), comment: commentModerationTarget(), user: userModerationTarget() };
+    // Live chat adds its adapter here when its module lands (see docs/moderation.md).
+    this.targets = { post: postModerationTarget(), comment: commentModerationTarget(), video: videoModerationTarget(), user: userModerationTarget() };
   }
 
   private get db() {
@@ -98,6 +99,7 @@ export class ModerationService {
       // Held or removed content by others is not shown to the reporter, so it cannot be reported either.
       if (!subject || (subject.state !== 'visible' && subject.authorId !== reporterId)) throw targetNotFound();
       if (subject.authorId === reporterId) throw new AppError(422, 'moderation.own_content', 'you cannot report your own content or account');
+      if (adapter.visibleTo && !(await adapter.visibleTo(tx, reporterId, input.targetId))) throw targetNotFound();
       const [score] = await tx
         .select()
         .from(moderationScores)
@@ -221,7 +223,11 @@ export class ModerationService {
           if (isAccount) {
             await admin.restoreIn(tx, actor, subject.authorId, reason);
             suspended = subject.authorId;
-          } else await adapter.setState!(tx, input.targetId, 'visible');
+          } else {
+            await adapter.setState!(tx, input.targetId, 'visible');
+            // Restore undoes moderation's decisions on the content, a moderator's age restriction included.
+            await adapter.setAgeRestricted?.(tx, input.targetId, false);
+          }
           break;
         case 'age_restrict':
           if (!adapter.setAgeRestricted) throw notApplicable(input.action, `a ${input.targetType}`);

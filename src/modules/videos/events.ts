@@ -7,8 +7,10 @@ declare module '../../platform/events/index.js' {
     /** Processing finished: every rendition, thumbnail and storyboard is stored. */
     'video.ready': { videoId: string; ownerId: string };
     'video.failed': { videoId: string; ownerId: string; reason: string };
-    /** Metadata or visibility changed. */
-    'video.updated': { videoId: string; ownerId: string };
+    /** A video row was created (before any upload): its title and description, for moderation. */
+    'video.created': { videoId: string; ownerId: string; text: string };
+    /** Metadata or visibility changed; `textChanged` when the title or description did (moderation re-scores them). */
+    'video.updated': { videoId: string; ownerId: string; textChanged?: boolean };
     'video.deleted': { videoId: string; ownerId: string };
     /** A counted view (once per viewer or anonymous fingerprint per window). */
     'video.viewed': { videoId: string; viewerId: string | null; at: string };

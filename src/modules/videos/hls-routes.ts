@@ -5,7 +5,7 @@ import { AppError, notFound } from '../../platform/errors.js';
 import { problemResponses as errors } from '../../platform/http/problem.js';
 import { storyboardVtt } from '../../platform/media/index.js';
 import type { ModuleRoutes } from '../types.js';
-import { checkPlayback, masterPlaylist, renditionPlaylist, videoKeys } from './playback.js';
+import { checkPlayback, masterPlaylist, playbackGate, renditionPlaylist, videoKeys } from './playback.js';
 import { videos, type VideoRow } from './tables.js';
 
 const SignedQuery = Type.Object({ exp: Type.String({ maxLength: 12 }), sig: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
@@ -26,10 +26,12 @@ export const hlsRoutes: ModuleRoutes = async (app, { deps }) => {
   const tags = ['videos'];
 
   async function signedVideo(id: string, exp: string, sig: string): Promise<VideoRow> {
-    const check = checkPlayback(secretKey, id, exp, sig);
+    // The link is bound to the video's moderation state and age restriction (playbackGate): one
+    // handed out before a hold or a restriction no longer opens it.
+    const [v] = await deps.database.db.select().from(videos).where(eq(videos.id, id));
+    const check = checkPlayback(secretKey, id, exp, sig, Date.now(), v ? playbackGate(v) : '');
     if (check === 'invalid') throw new AppError(403, 'videos.playback_invalid', 'this playback link is not valid');
     if (check === 'expired') throw new AppError(403, 'videos.playback_expired', 'this playback link has expired; get a new one from GET /api/v1/videos/:id');
-    const [v] = await deps.database.db.select().from(videos).where(eq(videos.id, id));
     if (!v || v.deletedAt) throw notFound('videos.not_found', 'no such video');
     return v;
   }

@@ -17,21 +17,32 @@ export const videoKeys = {
  * storage's own signed URLs (HMAC /files/... locally, presigned on S3) that expire at the same time.
  * Holding a link is what grants access, so one is only ever handed to a viewer the rules allowed.
  */
-function sign(secret: string, videoId: string, exp: number): string {
-  return createHmac('sha256', secret).update(`video-playback\n${videoId}\n${exp}`).digest('base64url');
+function sign(secret: string, videoId: string, exp: number, gate: string): string {
+  return createHmac('sha256', secret).update(`video-playback\n${videoId}\n${exp}${gate ? `\n${gate}` : ''}`).digest('base64url');
 }
 
-export function playbackQuery(secret: string, videoId: string, ttlSeconds: number, nowMs = Date.now()): string {
+/**
+ * What a link is bound to besides the video and its expiry: its moderation state and age
+ * restriction when they differ from the open default (''), so a hold, a removal or an age
+ * restriction makes every link handed out before it invalid at once, and a link handed to the
+ * owner or a moderator of a held video stops working when the video changes state again.
+ */
+export function playbackGate(v: Pick<VideoRow, 'moderationState' | 'ageRestricted' | 'moderationAgeRestricted'>): string {
+  const age = v.ageRestricted || v.moderationAgeRestricted;
+  return v.moderationState === 'visible' && !age ? '' : `${v.moderationState}${age ? '+age' : ''}`;
+}
+
+export function playbackQuery(secret: string, videoId: string, ttlSeconds: number, nowMs = Date.now(), gate = ''): string {
   const exp = Math.floor(nowMs / 1000) + ttlSeconds;
-  return `exp=${exp}&sig=${sign(secret, videoId, exp)}`;
+  return `exp=${exp}&sig=${sign(secret, videoId, exp, gate)}`;
 }
 
 export type PlaybackCheck = 'valid' | 'invalid' | 'expired';
 
 /** The signature is checked before the expiry, so a forged `exp` reads as tampering, not as an old link. */
-export function checkPlayback(secret: string, videoId: string, exp: string | undefined, sig: string | undefined, nowMs = Date.now()): PlaybackCheck {
+export function checkPlayback(secret: string, videoId: string, exp: string | undefined, sig: string | undefined, nowMs = Date.now(), gate = ''): PlaybackCheck {
   if (!exp || !sig || !/^\d{1,12}$/.test(exp) || !/^[A-Za-z0-9_-]{43}$/.test(sig)) return 'invalid';
-  const expected = Buffer.from(sign(secret, videoId, Number(exp)), 'base64url');
+  const expected = Buffer.from(sign(secret, videoId, Number(exp), gate), 'base64url');
   const given = Buffer.from(sig, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid';
   return nowMs > Number(exp) * 1000 ? 'expired' : 'valid';

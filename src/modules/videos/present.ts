@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Storage } from '../../platform/storage/types.js';
 import { PublicUserSchema, presentPublic } from '../users/present.js';
 import type { UserRow } from '../users/tables.js';
-import { playbackQuery } from './playback.js';
+import { playbackGate, playbackQuery } from './playback.js';
 import { VIDEO_STATUSES, VIDEO_VISIBILITIES, type VideoRow } from './tables.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -21,7 +21,7 @@ export const VideoSchema = Type.Object(
     statusReason: Type.Optional(Type.String({ description: 'Why processing failed, in words for the creator' })),
     failureCode: Type.Optional(Type.String({ description: 'not_a_video, no_video_stream, corrupt, too_long, checksum_mismatch, transcode_failed' })),
     moderationState: Type.Union([Type.Literal('visible'), Type.Literal('held'), Type.Literal('removed')]),
-    ageRestricted: Type.Boolean(),
+    ageRestricted: Type.Boolean({ description: 'Signed-in viewers only: set by the creator or by a moderator (only a moderator lifts the latter)' }),
     duration: Type.Optional(Type.Number({ description: 'Seconds' })),
     width: Type.Optional(Type.Integer()),
     height: Type.Optional(Type.Integer()),
@@ -53,7 +53,7 @@ export interface PresentContext {
 }
 
 export async function presentVideo(v: VideoRow, owner: UserRow, ctx: PresentContext): Promise<PresentedVideo> {
-  const query = playbackQuery(ctx.secretKey, v.id, ctx.ttlSeconds);
+  const query = playbackQuery(ctx.secretKey, v.id, ctx.ttlSeconds, Date.now(), playbackGate(v));
   const base = `${ctx.publicUrl}/api/v1/videos/${v.id}`;
   return {
     id: v.id,
@@ -68,7 +68,7 @@ export async function presentVideo(v: VideoRow, owner: UserRow, ctx: PresentCont
     ...(v.statusReason ? { statusReason: v.statusReason } : {}),
     ...(v.failureCode ? { failureCode: v.failureCode } : {}),
     moderationState: v.moderationState,
-    ageRestricted: v.ageRestricted,
+    ageRestricted: v.ageRestricted || v.moderationAgeRestricted,
     ...(v.durationSeconds !== null ? { duration: v.durationSeconds } : {}),
     ...(v.width !== null ? { width: v.width } : {}),
     ...(v.height !== null ? { height: v.height } : {}),

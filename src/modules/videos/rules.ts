@@ -28,6 +28,8 @@ export function canSeeVideo(v: VideoRow, owner: UserRow | undefined, rel: Relati
   if (!owner || effectiveState(owner.state, owner.suspendedUntil) !== 'active') return false;
   if (viewer?.id === v.ownerId) return true;
   if (v.moderationState !== 'visible' && !viewer?.isModerator) return false;
+  // Age-restricted: signed-in accounts only (accounts record no birth date; docs/moderation.md).
+  if (isAgeRestricted(v) && !viewer) return false;
   // Until its first rendition is published there is nothing for anyone else to watch.
   if (v.publishedAt === null) return false;
   if (rel?.blocked) return false;
@@ -36,6 +38,11 @@ export function canSeeVideo(v: VideoRow, owner: UserRow | undefined, rel: Relati
   if ((v.visibility === 'followers' || owner.isPrivate) && !rel?.following) return false;
   if (ctx === 'list' && rel?.muted) return false;
   return true;
+}
+
+/** Restricted by its creator or by a moderator. */
+export function isAgeRestricted(v: Pick<VideoRow, 'ageRestricted' | 'moderationAgeRestricted'>): boolean {
+  return v.ageRestricted || v.moderationAgeRestricted;
 }
 
 /** The viewer as the rules need them: id and whether their role reviews content. */

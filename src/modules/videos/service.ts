@@ -5,6 +5,7 @@ import { uuidv7 } from 'uuidv7';
 import type { Tx } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
 import { AppError, badRequest, notFound } from '../../platform/errors.js';
+import { precheckHolds } from '../../ml/text/precheck.js';
 import { likes } from '../reactions/tables.js';
 import { sniffImageFormat } from '../users/images.js';
 import { UsersService } from '../users/service.js';
@@ -72,16 +73,24 @@ export class VideosService {
 
   async create(ownerId: string, input: VideoInput): Promise<{ id: string; upload: { url: string } }> {
     const id = uuidv7();
-    await this.db.insert(videos).values({
-      id,
-      ownerId,
-      title: cleanText('title', input.title, MAX_TITLE, true),
-      description: cleanText('description', input.description ?? '', MAX_DESCRIPTION, false),
-      tags: cleanTags(input.tags ?? []),
-      category: input.category ?? null,
-      language: input.language ?? null,
-      visibility: input.visibility ?? 'public',
-      ageRestricted: input.ageRestricted ?? false,
+    const title = cleanText('title', input.title, MAX_TITLE, true);
+    const description = cleanText('description', input.description ?? '', MAX_DESCRIPTION, false);
+    const text = moderatedText(title, description);
+    await this.deps.database.transaction(async (tx) => {
+      await tx.insert(videos).values({
+        id,
+        ownerId,
+        title,
+        description,
+        tags: cleanTags(input.tags ?? []),
+        category: input.category ?? null,
+        language: input.language ?? null,
+        visibility: input.visibility ?? 'public',
+        ageRestricted: input.ageRestricted ?? false,
+        // The inline moderation pre-check, as for posts and comments; the moderation job scores the rest.
+        moderationState: precheckHolds(text, this.deps.config.moderation.precheckMinTerms) ? 'held' : 'visible',
+      });
+      await this.deps.events.publish('video.created', { videoId: id, ownerId, text }, { tx });
     });
     return { id, upload: { url: uploadUrl(this.deps.config.publicUrl, id) } };
   }
@@ -134,9 +143,15 @@ export class VideosService {
       if (patch.category !== undefined) set.category = patch.category;
       if (patch.language !== undefined) set.language = patch.language;
       if (patch.visibility !== undefined) set.visibility = patch.visibility;
-      if (patch.ageRestricted !== undefined) set.ageRestricted = patch.ageRestricted;
+      if (patch.ageRestricted !== undefined) {
+        if (!patch.ageRestricted && v.moderationAgeRestricted) throw new AppError(409, 'videos.age_restricted_by_moderation', 'a moderator age-restricted this video; appeal the decision to lift it');
+        set.ageRestricted = patch.ageRestricted;
+      }
+      const textChanged = (set.title !== undefined && set.title !== v.title) || (set.description !== undefined && set.description !== v.description);
+      // The inline pre-check on the new text; it never turns a removed video back into a held one.
+      if (textChanged && v.moderationState === 'visible' && precheckHolds(moderatedText(set.title ?? v.title, set.description ?? v.description), this.deps.config.moderation.precheckMinTerms)) set.moderationState = 'held';
       await tx.update(videos).set(set).where(eq(videos.id, v.id));
-      await this.deps.events.publish('video.updated', { videoId: v.id, ownerId: v.ownerId }, { tx });
+      await this.deps.events.publish('video.updated', { videoId: v.id, ownerId: v.ownerId, textChanged }, { tx });
     });
   }
 
@@ -196,6 +211,8 @@ export class VideosService {
     return this.page(
       async (after, n) => {
         const where: SQL[] = [isNull(videos.deletedAt), isNotNull(videos.publishedAt), eq(videos.visibility, 'public'), eq(videos.moderationState, 'visible')];
+        // Anonymous viewers never see age-restricted videos (rules.ts); skip them in the skeleton already.
+        if (!viewerId) where.push(eq(videos.ageRestricted, false), eq(videos.moderationAgeRestricted, false));
         if (after) where.push(sql`${videos.id} < ${after}::uuid`);
         return (await this.db.select({ id: videos.id }).from(videos).where(and(...where)).orderBy(desc(videos.id)).limit(n)).map((r) => r.id);
       },
@@ -279,6 +296,11 @@ export class VideosService {
   async viewerFor(viewerId: string | null) {
     return videoViewer(this.db, viewerId);
   }
+}
+
+/** What moderation scores of a video: its title and description. */
+export function moderatedText(title: string, description: string): string {
+  return description ? `${title}\n${description}` : title;
 }
 
 export function uploadUrl(publicUrl: string, videoId: string): string {

@@ -43,7 +43,10 @@ export const videos = pgTable(
     /** Stable code next to statusReason (not_a_video, no_video_stream, corrupt, too_long, ...). */
     failureCode: text('failure_code'),
     moderationState: text('moderation_state', { enum: VIDEO_MODERATION_STATES }).notNull().default('visible'),
+    /** The creator's own declaration; the creator may change it. */
     ageRestricted: boolean('age_restricted').notNull().default(false),
+    /** Imposed by a moderator (moderation action age_restrict); only a moderator's restore lifts it. */
+    moderationAgeRestricted: boolean('moderation_age_restricted').notNull().default(false),
     durationSeconds: doublePrecision('duration_seconds'),
     width: integer('width'),
     height: integer('height'),

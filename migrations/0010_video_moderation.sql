@@ -1,0 +1,1 @@
+ALTER TABLE "videos" ADD COLUMN "moderation_age_restricted" boolean DEFAULT false NOT NULL;
