@@ -3,7 +3,7 @@ import { detectFormat, parseLabelled } from '../../src/ml/text/dataset.js';
 import { countFeatures, defaultFeatureConfig, hashString, vectorise } from '../../src/ml/text/features.js';
 import { evaluate, majorityClass, stratifiedFolds } from '../../src/ml/text/metrics.js';
 import { offensiveData, spamData } from './support.js';
-import { crossValidate, TextClassifier, trainModel, trainTestEvaluate, type ModelArtefact } from '../../src/ml/text/pipeline.js';
+import { crossValidate, shareText, TextClassifier, trainModel, trainTestEvaluate, type ModelArtefact } from '../../src/ml/text/pipeline.js';
 
 describe('features', () => {
   it('hashes deterministically and shares features across evasions', () => {
@@ -97,6 +97,20 @@ describe('linear text classifier', () => {
     const t = 'subscribe to my channel for free gift cards';
     expect(new TextClassifier(v1).predict(t).probabilities).toEqual(new TextClassifier(spam).predict(t).probabilities);
     expect(() => new TextClassifier({ ...spam, parts: [] })).toThrow(/no model parts/);
+  });
+
+  it('models scoring one text share its counts and score it as they would alone', () => {
+    const offensive = new TextClassifier(trainModel('offensive', offensiveData(60), null));
+    const spam = new TextClassifier(trainModel('spam', spamData(60), null));
+    for (const t of ['check out my channel you stupid idiot', 'a lovely morning at the lake']) {
+      const shared = shareText(t);
+      const o = offensive.predict(t, shared).probabilities;
+      // The spam model's words + characters counts are the sum of the blocks the offensive parts counted.
+      expect(shared.counts.size).toBe(2);
+      expect(spam.predict(t, shared).probabilities).toEqual(spam.predict(t).probabilities);
+      expect(shared.counts.size).toBe(3);
+      expect(o).toEqual(offensive.predict(t).probabilities);
+    }
   });
 
   it('train/test evaluation scores one set against another', () => {

@@ -157,12 +157,37 @@ export interface Prediction {
   probabilities: number[];
 }
 
-interface LoadedPart {
+/** A feature configuration with its SharedText cache key, made once (not per text). */
+interface Keyed {
   features: FeatureConfig;
-  /** The SharedText cache key of its feature configuration, made once (not per text). */
   key: string;
+}
+
+interface LoadedPart extends Keyed {
+  /** A configuration with both word and character n-grams: its two blocks, counted (and shared) apart. */
+  blocks: [Keyed, Keyed] | null;
   idf: Float32Array;
   model: LinearModel;
+}
+
+const keyed = (features: FeatureConfig): Keyed => ({ features, key: JSON.stringify(features) });
+
+/**
+ * The counts of one configuration, from the shared cache when another model already made them.
+ * A words + characters configuration is the sum of its word block and its character block (the
+ * same map, entry for entry, as counting it in one go when charWeight is whole), so the offensive
+ * ensemble's two parts and the spam model's single one count each n-gram once between them.
+ */
+function sharedCounts(shared: SharedText, text: string, k: Keyed, blocks: [Keyed, Keyed] | null): Map<number, number> {
+  let counts = shared.counts.get(k.key);
+  if (counts) return counts;
+  if (blocks) {
+    const [w, c] = blocks;
+    counts = new Map(sharedCounts(shared, text, w, null));
+    for (const [key, v] of sharedCounts(shared, text, c, null)) counts.set(key, (counts.get(key) ?? 0) + v);
+  } else counts = countFeatures(text, k.features, shared.normalised);
+  shared.counts.set(k.key, counts);
+  return counts;
 }
 
 /** A loaded model, ready to score. */
@@ -182,8 +207,11 @@ export class TextClassifier {
     const stored: ModelPart[] = artefact.schema === 2 ? (artefact.parts ?? []) : [{ features: artefact.features!, idf: artefact.idf!, weights: artefact.weights!, bias: artefact.bias! }];
     if (stored.length === 0) throw new Error('not a social-flow text classifier artefact: no model parts');
     this.parts = stored.map((p) => ({
-      features: p.features,
-      key: JSON.stringify(p.features),
+      ...keyed(p.features),
+      blocks:
+        p.features.wordNgrams && p.features.charNgrams && Number.isInteger(p.features.charWeight)
+          ? [keyed({ ...p.features, charNgrams: null }), keyed({ ...p.features, wordNgrams: null })]
+          : null,
       idf: fromB64(p.idf),
       model: { classes: artefact.labels.length, dims: 1 << p.features.bits, weights: fromB64(p.weights), bias: Float64Array.from(p.bias) },
     }));
@@ -194,11 +222,7 @@ export class TextClassifier {
     const extras = this.spec.extras(text, shared.normalised);
     let probabilities: number[] | undefined;
     for (const part of this.parts) {
-      let counts = shared.counts.get(part.key);
-      if (!counts) {
-        counts = countFeatures(text, part.features, shared.normalised);
-        shared.counts.set(part.key, counts);
-      }
+      const counts = sharedCounts(shared, text, part, part.blocks);
       const p = predictProba(part.model, vectorise(counts, part.features, part.idf, extras));
       if (!probabilities) probabilities = p;
       else for (let k = 0; k < p.length; k++) probabilities[k] = (probabilities[k] as number) + (p[k] as number);
