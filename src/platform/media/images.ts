@@ -1,12 +1,21 @@
-import { runTool, type RunOptions } from './run.js';
+const THUMBNAIL_BATCH = 60;
+const THUMBNAIL_MAX_HEIGHT = 720;
+
+/** Where the poster is looked for: a tenth of the way in (past black or blurred first frames). */
+export function thumbnailStart(durationSeconds: number): number {
+  return Math.max(0, Math.min(durationSeconds * 0.1, durationSeconds - 1));
+}
 
 /**
- * A poster frame: ffmpeg's `thumbnail` filter looks at a batch of frames from a tenth of the
- * way in and keeps the most representative one (fewer black or blurred first frames).
+ * A poster frame as a filter chain for a branch of the transcode's filter graph, so it comes from
+ * the decode the renditions use: ffmpeg's `thumbnail` filter looks at a batch of frames from a
+ * tenth of the way in and keeps the most representative one. Frames outside the batch are dropped
+ * before any scaling, so the branch costs 60 scaled frames whatever the length.
  */
-export async function extractThumbnail(input: string, durationSeconds: number, out: string, opts: RunOptions = {}): Promise<void> {
-  const at = Math.max(0, Math.min(durationSeconds * 0.1, durationSeconds - 1));
-  await runTool('ffmpeg', ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-ss', at.toFixed(2), '-i', input, '-vf', 'thumbnail=n=60,scale=-2:min(720\\,ih)', '-frames:v', '1', '-q:v', '3', out], opts);
+export function thumbnailFilter(durationSeconds: number, source: { width: number; height: number }): string {
+  const h = Math.min(THUMBNAIL_MAX_HEIGHT, source.height - (source.height % 2));
+  const w = Math.max(2, Math.round((source.width * h) / source.height / 2) * 2);
+  return `trim=start=${thumbnailStart(durationSeconds).toFixed(3)},select='lt(n,${THUMBNAIL_BATCH})',scale=${w}:${h},thumbnail=n=${THUMBNAIL_BATCH}`;
 }
 
 export interface Storyboard {
@@ -32,10 +41,9 @@ export function storyboardLayout(durationSeconds: number, source: { width: numbe
   return { interval, count, columns, rows, tileWidth: TILE_WIDTH, tileHeight: Math.max(2, h - (h % 2)) };
 }
 
-/** A sprite sheet of frames every `interval` seconds, for seek previews (paired with a WebVTT file). */
-export async function extractStoryboard(input: string, layout: Storyboard, out: string, opts: RunOptions = {}): Promise<void> {
-  const vf = `fps=1/${layout.interval},scale=${layout.tileWidth}:${layout.tileHeight},tile=${layout.columns}x${layout.rows}`;
-  await runTool('ffmpeg', ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-i', input, '-vf', vf, '-frames:v', '1', '-q:v', '5', out], opts);
+/** The storyboard sprite as a filter chain: one tile every `interval` seconds, tiled into one picture. */
+export function storyboardFilter(layout: Storyboard): string {
+  return `fps=1/${layout.interval},scale=${layout.tileWidth}:${layout.tileHeight},tile=${layout.columns}x${layout.rows}`;
 }
 
 function ts(seconds: number): string {

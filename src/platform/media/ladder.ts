@@ -1,3 +1,5 @@
+import { storyboardFilter, thumbnailFilter, type Storyboard } from './images.js';
+
 /** One rendition of the HLS ladder. */
 export interface Rung {
   height: number;
@@ -37,6 +39,14 @@ export function widthFor(height: number, source: { width: number; height: number
   return Math.max(2, w - (w % 2));
 }
 
+/** Still pictures made from the same decode as the renditions (extra branches of the filter graph). */
+export interface HlsImages {
+  /** Poster JPEG: the most representative of 60 frames from a tenth of the way in. */
+  thumbnail?: { out: string; durationSeconds: number };
+  /** Seek-preview sprite JPEG. */
+  storyboard?: { out: string; layout: Storyboard };
+}
+
 export interface HlsJob {
   input: string;
   /** Each rung goes to `${outDir(rung)}/index.m3u8` with `seg_%05d.ts` segments beside it. */
@@ -47,20 +57,24 @@ export interface HlsJob {
   preset: string;
   /** Threads per ffmpeg (0: ffmpeg decides). */
   threads?: number;
+  images?: HlsImages;
 }
 
 /**
  * One ffmpeg command for several rungs: the source is decoded once and split, each branch scaled
  * and encoded (H.264 main + AAC) into VOD HLS with a key frame at every segment boundary, so
- * every rendition's segments line up and players can switch between them.
+ * every rendition's segments line up and players can switch between them. The poster and the
+ * storyboard, when asked for, are further branches of the same graph: no decode of their own.
  */
 export function hlsArgs(job: HlsJob): string[] {
-  const n = job.rungs.length;
-  const split = n > 1 ? `[0:v]split=${n}${job.rungs.map((_, i) => `[s${i}]`).join('')};` : '';
-  const scales = job.rungs
-    .map((r, i) => `${n > 1 ? `[s${i}]` : '[0:v]'}scale=${widthFor(r.height, job.source)}:${r.height}:flags=bicubic,format=yuv420p[v${i}]`)
-    .join(';');
-  const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-i', job.input, '-filter_complex', split + scales];
+  const { thumbnail, storyboard } = job.images ?? {};
+  const chains = job.rungs.map((r) => `scale=${widthFor(r.height, job.source)}:${r.height}:flags=bicubic,format=yuv420p`);
+  if (thumbnail) chains.push(thumbnailFilter(thumbnail.durationSeconds, job.source));
+  if (storyboard) chains.push(storyboardFilter(storyboard.layout));
+  const n = chains.length;
+  const split = n > 1 ? `[0:v]split=${n}${chains.map((_, i) => `[s${i}]`).join('')};` : '';
+  const graph = split + chains.map((c, i) => `${n > 1 ? `[s${i}]` : '[0:v]'}${c}[v${i}]`).join(';');
+  const args = ['-hide_banner', '-nostdin', '-y', '-v', 'error', '-i', job.input, '-filter_complex', graph];
   job.rungs.forEach((r, i) => {
     const dir = job.outDir(r);
     args.push('-map', `[v${i}]`);
@@ -77,6 +91,9 @@ export function hlsArgs(job: HlsJob): string[] {
       '-hls_segment_filename', `${dir}/seg_%05d.ts`, `${dir}/index.m3u8`,
     );
   });
+  let next = job.rungs.length;
+  if (thumbnail) args.push('-map', `[v${next++}]`, '-frames:v', '1', '-q:v', '3', '-f', 'image2', '-update', '1', thumbnail.out);
+  if (storyboard) args.push('-map', `[v${next++}]`, '-frames:v', '1', '-q:v', '5', '-f', 'image2', '-update', '1', storyboard.out);
   return args;
 }
 
