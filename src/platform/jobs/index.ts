@@ -80,6 +80,8 @@ export class Jobs {
   private active = new Map<string, { queue: string; controller: AbortController }>();
   private started = false;
   private working = false;
+  /** Set once stop() has finished: pg-boss's fire-and-forget complete()/fail() calls are dropped from then on. */
+  private closed = false;
 
   constructor(
     private database: Database,
@@ -87,7 +89,15 @@ export class Jobs {
     private opts: JobsOptions,
   ) {
     this.boss = new PgBoss({
-      db: { executeSql: (text: string, values?: unknown[]) => (values && values.length ? database.query(text, values) : database.exec(text)) },
+      db: {
+        executeSql: (text: string, values?: unknown[]) => {
+          // pg-boss completes or fails a job without awaiting it; one whose handler settles after
+          // stop() (an aborted transcode, say) would query a closed pool and reject unhandled. Such
+          // a job stays active and maintenance retries it once it expires, as after a killed worker.
+          if (this.closed) return Promise.resolve({ rows: [] });
+          return values && values.length ? database.query(text, values) : database.exec(text);
+        },
+      },
       schema: 'pgboss',
       // Expired (lost) jobs and retention are handled by maintenance; a short interval bounds how
       // long a job of a killed worker waits before it runs again.
@@ -105,6 +115,7 @@ export class Jobs {
   /** Install pg-boss's schema (first run) and create every defined queue with its dead-letter queue. */
   async start(): Promise<void> {
     if (this.started) return;
+    this.closed = false;
     await this.boss.start();
     this.started = true;
     for (const def of this.defs.values()) {
@@ -126,6 +137,7 @@ export class Jobs {
 
   async send<N extends JobName>(name: N, data: JobPayloads[N], options: SendOptions = {}): Promise<string> {
     if (!this.defs.has(name)) throw new Error(`unknown job ${name}`);
+    if (this.closed) throw new Error(`job queue stopped: cannot send ${name}`);
     const { tx, ...rest } = options;
     const sendOptions: PgBoss.SendOptions = {};
     if (rest.startAfter !== undefined) sendOptions.startAfter = rest.startAfter instanceof Date ? rest.startAfter : rest.startAfter;
@@ -144,6 +156,7 @@ export class Jobs {
   async sendMany<N extends JobName>(name: N, data: JobPayloads[N][], options: Pick<SendOptions, 'tx' | 'priority'> = {}): Promise<void> {
     if (!this.defs.has(name)) throw new Error(`unknown job ${name}`);
     if (data.length === 0) return;
+    if (this.closed) throw new Error(`job queue stopped: cannot send ${name}`);
     const queue = queueName(name);
     const insertOptions: PgBoss.InsertOptions = {};
     if (options.tx) {
@@ -236,13 +249,20 @@ export class Jobs {
     }
     const deadline = Date.now() + timeoutMs;
     while (this.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const unfinished = this.active.size;
     for (const [id, { queue, controller }] of this.active) {
       controller.abort();
       await this.boss.fail(queue, id, { message: 'worker shut down before the job finished' }).catch(() => {});
     }
-    if (pending.length || this.active.size) this.logger.info({ unfinished: this.active.size }, 'job workers stopped');
+    // Aborted handlers get a moment to unwind so pg-boss's own bookkeeping for them runs while the
+    // database is still open.
+    const unwind = Date.now() + 2000;
+    while (this.active.size > 0 && Date.now() < unwind) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setImmediate(r));
+    if (pending.length || unfinished) this.logger.info({ unfinished }, 'job workers stopped');
     await this.boss.stop({ graceful: false, close: false, wait: true, timeout: 1000 });
     this.started = false;
     this.working = false;
+    this.closed = true;
   }
 }
