@@ -7,7 +7,7 @@ import { videos, type VideoVisibility } from '../../src/modules/videos/tables.js
 import { createTestEnv, type TestEnv } from '../support/app.js';
 import { injectClient, signUp, type Call, type TestUser } from '../support/auth.js';
 import { expect4xx } from '../posts/support.js';
-import { act, eventually } from './support.js';
+import { act, eventually, jobsSettled } from './support.js';
 
 let env: TestEnv;
 let call: Call;
@@ -147,6 +147,8 @@ describe('reports on videos', () => {
     const followers = await readyVideo({ visibility: 'followers' });
     const held = await readyVideo();
     await db().update(videos).set({ moderationState: 'held' }).where(eq(videos.id, held));
+    // Earlier tests' scoring jobs may still be opening cases.
+    await jobsSettled(env.deps.database);
     const before = await counts();
     expect4xx(await report(null, { targetType: 'video', targetId: id, reason: 'spam' }), 401);
     expect4xx(await report(other, { targetType: 'video', targetId: 'nope', reason: 'spam' }), 400);

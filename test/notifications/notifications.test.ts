@@ -4,6 +4,7 @@ import { follows } from '../../src/modules/graph/tables.js';
 import { notificationServicesFor } from '../../src/modules/notifications/services.js';
 import { notifications } from '../../src/modules/notifications/tables.js';
 import { users } from '../../src/modules/users/tables.js';
+import { videos, type VideoRow } from '../../src/modules/videos/tables.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
 import { injectClient, signUp, type Call, type TestUser } from '../support/auth.js';
 import { expect4xx, graph, post } from '../posts/support.js';
@@ -28,6 +29,12 @@ beforeAll(async () => {
   crowd = all.slice(3);
 });
 afterAll(async () => env?.close());
+
+/** A published video row (the fan-out checks the video itself before announcing it). */
+async function publishedVideo(id: string, ownerId: string, over: Partial<VideoRow> = {}): Promise<string> {
+  await env.deps.database.db.insert(videos).values({ id, ownerId, title: 'a new video', status: 'ready', publishedAt: new Date(), ...over });
+  return id;
+}
 
 const rowsOf = (u: TestUser) => env.deps.database.db.select().from(notifications).where(eq(notifications.recipientId, u.id));
 const like = (u: TestUser, postId: string) => call('POST', `/api/v1/posts/${postId}/like`, { token: u.accessToken });
@@ -187,7 +194,7 @@ describe('events of the video and moderation modules (published here as those mo
     for (const e of extra) await g.follow(e as unknown as TestUser, creator);
     await g.mute(crowd[0]!, creator);
     await g.block(creator, crowd[1]!);
-    const videoId = '01936a3e-4444-7000-8000-000000000001';
+    const videoId = await publishedVideo('01936a3e-4444-7000-8000-000000000001', creator.id);
     await env.deps.events.publish('video.published', { videoId, ownerId: creator.id, visibility: 'public' });
     const expected = [owner.id, other.id, third.id, ...extra.map((e) => e.id)].sort();
     const got = async () =>
@@ -202,6 +209,7 @@ describe('events of the video and moderation modules (published here as those mo
     const n = await waitForNotification(call, owner, 'video_published', (x) => x.subject?.id === videoId);
     expect(n.text).toMatch(/published a new video$/);
     // Private and unlisted videos are not announced.
+    await publishedVideo('01936a3e-4444-7000-8000-000000000002', creator.id, { visibility: 'unlisted' });
     await env.deps.events.publish('video.published', { videoId: '01936a3e-4444-7000-8000-000000000002', ownerId: creator.id, visibility: 'unlisted' });
     await settle(env.deps);
     const [{ n: unlisted }] = (await db.select({ n: sql<number>`count(*)::int` }).from(notifications).where(eq(notifications.subjectId, '01936a3e-4444-7000-8000-000000000002'))) as [{ n: number }];
@@ -216,7 +224,7 @@ describe('fan-out planning', () => {
     const creator = crowd[11]!;
     const fans = Array.from({ length: 21 }, (_, i) => ({ id: `01936a3e-5555-7000-8000-${String(i).padStart(12, '0')}`, username: `plan_${process.pid}_${i}`, email: `plan${i}.${process.pid}@example.test` }));
     await db.insert(users).values(fans);
-    const videoId = '01936a3e-4444-7000-8000-000000000009';
+    const videoId = await publishedVideo('01936a3e-4444-7000-8000-000000000009', creator.id);
     // Batch 10: 0 followers -> no page; exactly 10 -> one; 20 -> two (no empty third); 21 -> three.
     expect(await fanout.plan(videoId, creator.id)).toBe(0);
     await db.insert(follows).values(fans.slice(0, 10).map((f) => ({ followerId: f.id, followeeId: creator.id })));
@@ -230,6 +238,36 @@ describe('fan-out planning', () => {
     await waitFor(async () => (await got()).length >= fans.length, 'the planned pages');
     await settle(env.deps);
     expect(await got()).toEqual(fans.map((f) => f.id).sort());
+  });
+});
+
+describe('fan-out of videos that are not (yet) visible', () => {
+  it('announces nothing for a held, deleted or private video; announces once when a moderator restores it or its owner opens it up', async () => {
+    const creator = await signUp(call, env.dataDir);
+    const fans = [owner, other];
+    const g = graph(env.deps);
+    for (const f of fans) await g.follow(f, creator);
+    const db = env.deps.database.db;
+    const countFor = async (videoId: string) =>
+      ((await db.select({ n: sql<number>`count(*)::int` }).from(notifications).where(and(eq(notifications.subjectId, videoId), eq(notifications.type, 'video_published')))) as [{ n: number }])[0].n;
+    const held = await publishedVideo('01936a3e-4444-7000-8000-000000000021', creator.id, { moderationState: 'held' });
+    const deleted = await publishedVideo('01936a3e-4444-7000-8000-000000000022', creator.id, { deletedAt: new Date() });
+    const privateOne = await publishedVideo('01936a3e-4444-7000-8000-000000000023', creator.id, { visibility: 'private' });
+    // The event says public (it was when the transcode published it): the video's state now decides.
+    for (const id of [held, deleted, privateOne]) await env.deps.events.publish('video.published', { videoId: id, ownerId: creator.id, visibility: 'public' });
+    await settle(env.deps);
+    expect([await countFor(held), await countFor(deleted), await countFor(privateOne)]).toEqual([0, 0, 0]);
+
+    const mod = await signUp(call, env.dataDir, { role: 'moderator', deps: env.deps });
+    const restored = await call('POST', '/api/v1/moderation/actions', { token: mod.accessToken, body: { targetType: 'video', targetId: held, action: 'restore', reason: 'fine after review' } });
+    expect(restored.status, JSON.stringify(restored.body)).toBe(201);
+    const opened = await call('PATCH', `/api/v1/videos/${privateOne}`, { token: creator.accessToken, body: { visibility: 'public' } });
+    expect(opened.status, JSON.stringify(opened.body)).toBeLessThan(300);
+    await waitFor(async () => (await countFor(held)) === fans.length && (await countFor(privateOne)) === fans.length, 'the late announcements');
+    // Touching the video again (a second restore, a title edit) announces nothing twice.
+    await call('PATCH', `/api/v1/videos/${privateOne}`, { token: creator.accessToken, body: { title: 'renamed' } });
+    await settle(env.deps);
+    expect([await countFor(held), await countFor(privateOne), await countFor(deleted)]).toEqual([2, 2, 0]);
   });
 });
 

@@ -78,7 +78,7 @@ export class ModerationService {
 
   constructor(private readonly deps: Deps) {
     // Live chat adds its adapter here when its module lands (see docs/moderation.md).
-    this.targets = { post: postModerationTarget(), comment: commentModerationTarget(), video: videoModerationTarget(), user: userModerationTarget() };
+    this.targets = { post: postModerationTarget(), comment: commentModerationTarget(), video: videoModerationTarget(deps), user: userModerationTarget() };
   }
 
   private get db() {

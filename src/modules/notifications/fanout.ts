@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
 import type { Deps } from '../../platform/deps.js';
 import { job, type JobDefinition } from '../../platform/jobs/index.js';
@@ -10,6 +10,8 @@ import { publishRealtimeMany, userChannel } from '../realtime/publish.js';
 import { presentPublic } from '../users/present.js';
 import type { UsersService } from '../users/service.js';
 import { users, type AccountState } from '../users/tables.js';
+import { isAnnounceable } from '../videos/rules.js';
+import { videos } from '../videos/tables.js';
 import { presentNotification } from './present.js';
 import { notificationPreferences, type NotificationRow } from './tables.js';
 import { mergePreferences } from './types.js';
@@ -46,6 +48,7 @@ export class VideoFanout {
    * insert, so a 100k-follower plan costs two statements rather than a hundred round trips.
    */
   async plan(videoId: string, ownerId: string): Promise<number> {
+    if (!(await this.announceable(videoId))) return 0;
     const batch = this.deps.config.notifications.fanoutBatchSize;
     const { rows } = await this.deps.database.query<{ id: string }>(
       `select follower_id as id from (
@@ -64,8 +67,22 @@ export class VideoFanout {
     return afterIds.length;
   }
 
+  /**
+   * Checked by the plan and again by every page: a video held by moderation, deleted or made
+   * private between publishing and a page's turn announces nothing more (it is announced again,
+   * deduplicated, if it becomes visible later).
+   */
+  private async announceable(videoId: string): Promise<boolean> {
+    const [v] = await this.deps.database.db
+      .select({ deletedAt: videos.deletedAt, publishedAt: videos.publishedAt, moderationState: videos.moderationState, visibility: videos.visibility })
+      .from(videos)
+      .where(eq(videos.id, videoId));
+    return v !== undefined && isAnnounceable(v);
+  }
+
   async page(videoId: string, ownerId: string, afterId: string | null): Promise<number> {
     const batch = this.deps.config.notifications.fanoutBatchSize;
+    if (!(await this.announceable(videoId))) return 0;
     const [owner] = await this.users.byIds([ownerId]);
     if (!owner || effectiveState(owner.state, owner.suspendedUntil) !== 'active') return 0;
     // The page of followers (keyset on the follower id, as the plan cut it), with each one's

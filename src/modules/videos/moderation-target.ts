@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
+import type { Deps } from '../../platform/deps.js';
 import type { ModerationTargetAdapter } from '../moderation/targets.js';
-import { visibleVideoRows } from './rules.js';
+import { isAnnounceable, visibleVideoRows } from './rules.js';
 import { moderatedText } from './service.js';
 import { videos } from './tables.js';
 
@@ -9,7 +10,7 @@ import { videos } from './tables.js';
  * text; hold / remove / restore set videos.moderation_state, age_restrict sets the moderator's
  * restriction (the creator's own flag is theirs). Who may report one is decided by the video rules.
  */
-export function videoModerationTarget(): ModerationTargetAdapter {
+export function videoModerationTarget(deps: Pick<Deps, 'events'>): ModerationTargetAdapter {
   return {
     async load(ex, id) {
       const [v] = await ex
@@ -23,7 +24,12 @@ export function videoModerationTarget(): ModerationTargetAdapter {
       return (await visibleVideoRows(ex, viewerId, [id], 'direct')).has(id);
     },
     async setState(tx, id, state) {
+      const [before] = await tx.select().from(videos).where(eq(videos.id, id)).for('update');
       await tx.update(videos).set({ moderationState: state }).where(eq(videos.id, id));
+      // A held video that a moderator lets through is announced to followers now (it was not when it was published).
+      if (before && !isAnnounceable(before) && isAnnounceable({ ...before, moderationState: state })) {
+        await deps.events.publish('video.published', { videoId: id, ownerId: before.ownerId, visibility: before.visibility }, { tx });
+      }
     },
     async setAgeRestricted(tx, id, restricted) {
       await tx.update(videos).set({ moderationAgeRestricted: restricted }).where(eq(videos.id, id));

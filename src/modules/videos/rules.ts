@@ -40,6 +40,16 @@ export function canSeeVideo(v: VideoRow, owner: UserRow | undefined, rel: Relati
   return true;
 }
 
+/**
+ * Whether the creator's followers may be told of the video now ("new video from someone you
+ * follow"): published, not deleted, not held or removed, and public or followers-only. When a video
+ * becomes announceable later (a moderator restores it, the creator opens it up), `video.published`
+ * is sent again; the fan-out's per-recipient dedupe key keeps anyone from hearing twice.
+ */
+export function isAnnounceable(v: Pick<VideoRow, 'deletedAt' | 'publishedAt' | 'moderationState' | 'visibility'>): boolean {
+  return v.deletedAt === null && v.publishedAt !== null && v.moderationState === 'visible' && (v.visibility === 'public' || v.visibility === 'followers');
+}
+
 /** Restricted by its creator or by a moderator. */
 export function isAgeRestricted(v: Pick<VideoRow, 'ageRestricted' | 'moderationAgeRestricted'>): boolean {
   return v.ageRestricted || v.moderationAgeRestricted;

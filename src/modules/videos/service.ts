@@ -11,7 +11,7 @@ import { sniffImageFormat } from '../users/images.js';
 import { UsersService } from '../users/service.js';
 import { videoKeys } from './playback.js';
 import { presentVideo, type PresentedVideo, type VideoPage } from './present.js';
-import { videoViewer, visibleVideoRows, type VideoReadContext } from './rules.js';
+import { isAnnounceable, videoViewer, visibleVideoRows, type VideoReadContext } from './rules.js';
 import { videoProgress, videos, type VideoRow, type VideoVisibility } from './tables.js';
 import './events.js';
 
@@ -152,6 +152,9 @@ export class VideosService {
       if (textChanged && v.moderationState === 'visible' && precheckHolds(moderatedText(set.title ?? v.title, set.description ?? v.description), this.deps.config.moderation.precheckMinTerms)) set.moderationState = 'held';
       await tx.update(videos).set(set).where(eq(videos.id, v.id));
       await this.deps.events.publish('video.updated', { videoId: v.id, ownerId: v.ownerId, textChanged }, { tx });
+      // Opened up after publishing (private or unlisted made public, say): the followers hear of it now.
+      const after = { ...v, ...set } as VideoRow;
+      if (!isAnnounceable(v) && isAnnounceable(after)) await this.deps.events.publish('video.published', { videoId: v.id, ownerId: v.ownerId, visibility: after.visibility }, { tx });
     });
   }
 

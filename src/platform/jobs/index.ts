@@ -94,7 +94,8 @@ export class Jobs {
           // pg-boss completes or fails a job without awaiting it; one whose handler settles after
           // stop() (an aborted transcode, say) would query a closed pool and reject unhandled. Such
           // a job stays active and maintenance retries it once it expires, as after a killed worker.
-          if (this.closed) return Promise.resolve({ rows: [] });
+          // No `rows` at all: pg-boss reads that as nothing fetched and nothing affected.
+          if (this.closed) return Promise.resolve({} as { rows: unknown[] });
           return values && values.length ? database.query(text, values) : database.exec(text);
         },
       },
