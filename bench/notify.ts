@@ -126,7 +126,9 @@ async function main(): Promise<void> {
       await database.exec('analyze users; analyze follows');
       console.log(`setup: ${nFollowers} followers in ${r1((performance.now() - t0) / 1000)} s`);
 
+      // A published public video (what the transcode leaves): the fan-out checks the video itself.
       const videoId = '01936a3e-b0b0-7000-8000-000000000001';
+      await database.query(`insert into videos (id, owner_id, title, status, visibility, published_at) values ($1, $2, 'bench video', 'ready', 'public', now())`, [videoId, creatorId]);
       const count = async () => Number((await database.query<{ n: string }>('select count(*) as n from notifications where subject_id = $1', [videoId])).rows[0]!.n);
       const start = performance.now();
       await deps.events.publish('video.published', { videoId, ownerId: creatorId, visibility: 'public' });
