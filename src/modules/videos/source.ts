@@ -1,8 +1,9 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { DataStore } from '@tus/utils';
+import { pipeline } from 'node:stream/promises';
+import { ERRORS, type DataStore } from '@tus/utils';
 import type { Deps } from '../../platform/deps.js';
 import type { S3Storage } from '../../platform/storage/s3.js';
 
@@ -62,7 +63,22 @@ async function makeSourceStore(deps: Deps): Promise<SourceStore> {
   // waits for, whose failure (say, DATA_DIR removed meanwhile) is an uncaught exception that kills
   // the process. The subclass turns that fire-and-forget check off.
   await mkdir(directory, { recursive: true });
-  class AwaitedDirFileStore extends FileStore {}
+  class AwaitedDirFileStore extends FileStore {
+    /**
+     * FileStore.write with a 4 MiB write buffer instead of 16 KiB: the request's 64 KiB chunks pile
+     * up while one write is in flight and go to disk together (writev), rather than one write and
+     * one wait per chunk. Same contract: bytes land from `offset`, the new offset is returned.
+     */
+    override async write(readable: Readable, id: string, offset: number): Promise<number> {
+      const file = createWriteStream(path.join(directory, id), { flags: 'r+', start: offset, highWaterMark: 4 * 1024 * 1024 });
+      try {
+        await pipeline(readable, file);
+      } catch {
+        throw ERRORS.FILE_WRITE_ERROR;
+      }
+      return offset + file.bytesWritten;
+    }
+  }
   Object.defineProperty(AwaitedDirFileStore.prototype, 'checkOrCreateDirectory', { value: () => {} });
   const datastore = new AwaitedDirFileStore({ directory });
   return {
