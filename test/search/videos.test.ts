@@ -205,3 +205,38 @@ describe('GET /search?type=videos: bad and hostile input', () => {
     expect(await count()).toBe(n);
   });
 });
+
+describe('GET /search/suggest: video titles as you type', () => {
+  const suggest = async (text: string, u?: TestUser) => {
+    const res = await call('GET', `/api/v1/search/suggest?q=${encodeURIComponent(text)}`, { token: u?.accessToken });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return res.body.videos as { id: string; title: string }[];
+  };
+
+  it.each([
+    ['anonymous', () => undefined, () => [v.public]],
+    ['a follower', () => follower, () => [v.public, v.followers]],
+    ['the owner', () => owner, () => [v.public, v.followers, v.private]],
+    ['an account the owner blocked', () => blocked, () => []],
+    ['an account that muted the owner', () => muter, () => []],
+  ])('offers what %s may find, the last word matching as a prefix', async (_who, user, expected) => {
+    // "vid" is half typed: it matches "video"; unlisted, unfinished, held, removed and deleted videos never show.
+    const got = await suggest(`${W} vid`, user());
+    expect(new Set(got.map((x) => x.id))).toEqual(new Set(expected()));
+    for (const x of got) expect(x.title).toMatch(/video/i);
+  });
+
+  it('earlier words are whole words, only the last is a prefix', async () => {
+    expect((await suggest(`mountains ${W.slice(0, 5)}`)).map((x) => x.id)).toEqual([v.other]);
+    const prefixOnly = (await suggest(W.slice(0, 5))).map((x) => x.id);
+    expect(prefixOnly).toContain(v.other);
+    expect(prefixOnly.length).toBeLessThanOrEqual(5);
+    // "mountain" is not a prefix of anything else here, and a finished word is not a prefix of another.
+    expect(await suggest(`${W} mountainz`)).toEqual([]);
+  });
+
+  it('SQL and tsquery syntax in what is typed is only text', async () => {
+    for (const text of [`${W} vid':*`, `${W} & | ! ( ) :*`, `'); drop table videos; --`]) expect(Array.isArray(await suggest(text))).toBe(true);
+    expect((await env.deps.database.db.select({ n: sql<number>`count(*)::int` }).from(videos))[0]!.n).toBeGreaterThan(0);
+  });
+});

@@ -51,6 +51,13 @@ export interface NameQuery {
   limit: number;
 }
 
+export interface SuggestQuery {
+  /** What has been typed so far: the last word may be incomplete. */
+  q: string;
+  viewerId: string | null;
+  limit: number;
+}
+
 export interface HashtagHit {
   tag: string;
   posts: number;
@@ -62,6 +69,8 @@ export interface SearchBackend {
   posts(query: PostQuery): Promise<{ id: string; key: SearchKey }[]>;
   /** Finished (`ready`), listed, unmoderated videos only; the service applies the viewer's rules. */
   videos(query: VideoQuery): Promise<{ id: string; key: SearchKey }[]>;
+  /** Video ids for as-you-type suggestions, best first: the last word matches as a prefix. Same filters as videos(). */
+  videoSuggestions(query: SuggestQuery): Promise<string[]>;
   users(query: NameQuery): Promise<{ id: string; key: SearchKey }[]>;
   /** Keys use the tag as id. */
   hashtags(query: NameQuery): Promise<HashtagHit[]>;

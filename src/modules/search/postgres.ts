@@ -1,6 +1,6 @@
 import { executeRaw, type Database, type Tx } from '../../platform/db/index.js';
-import type { HashtagHit, NameQuery, PostQuery, SearchBackend, SearchKey, VideoQuery } from './backend.js';
-import { correctedQuery } from './terms.js';
+import type { HashtagHit, NameQuery, PostQuery, SearchBackend, SearchKey, SuggestQuery, VideoQuery } from './backend.js';
+import { correctedQuery, prefixLexeme } from './terms.js';
 
 /**
  * Search on the product's own tables, identical on PGlite and PostgreSQL:
@@ -29,6 +29,27 @@ export function queryWords(q: string): string[] {
 }
 
 export const likePrefix = (q: string) => `${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * The conditions every video search shares (`$1` is the tsquery, pushed by the caller): finished,
+ * published, unmoderated, listed videos; others' private ones left out early (the videos module's
+ * rules still decide per viewer at hydration).
+ */
+function listedVideos(values: unknown[], viewerId: string | null): string[] {
+  const where = [
+    `v.search_vector @@ to_tsquery('simple', $1)`,
+    `v.deleted_at is null`,
+    `v.status = 'ready'`,
+    `v.published_at is not null`,
+    `v.moderation_state = 'visible'`,
+    `v.visibility <> 'unlisted'`,
+  ];
+  if (viewerId) {
+    values.push(viewerId);
+    where.push(`(v.visibility <> 'private' or v.owner_id = $${values.length}::uuid)`);
+  } else where.push(`v.visibility = 'public'`);
+  return where;
+}
 
 export class PostgresSearchBackend implements SearchBackend {
   readonly kind = 'postgres';
@@ -95,18 +116,7 @@ export class PostgresSearchBackend implements SearchBackend {
       const tsq = await correctedQuery(tx, queryWords(query.q));
       if (!tsq) return [];
       const values: unknown[] = [tsq];
-      const where = [
-        `v.search_vector @@ to_tsquery('simple', $1)`,
-        `v.deleted_at is null`,
-        `v.status = 'ready'`,
-        `v.published_at is not null`,
-        `v.moderation_state = 'visible'`,
-        `v.visibility <> 'unlisted'`,
-      ];
-      if (query.viewerId) {
-        values.push(query.viewerId);
-        where.push(`(v.visibility <> 'private' or v.owner_id = $${values.length}::uuid)`);
-      } else where.push(`v.visibility = 'public'`);
+      const where = listedVideos(values, query.viewerId);
       if (query.since) {
         values.push(query.since.toISOString());
         where.push(`v.published_at >= $${values.length}::timestamptz`);
@@ -148,6 +158,29 @@ export class PostgresSearchBackend implements SearchBackend {
       }
       const { rows } = await executeRaw<{ id: string; score: number }>(tx, sql, values);
       return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
+    });
+  }
+
+  async videoSuggestions(query: SuggestQuery): Promise<string[]> {
+    const words = queryWords(query.q);
+    const last = words.at(-1);
+    if (!last) return [];
+    return this.inTx(async (tx) => {
+      // The words typed before the last are whole (typo-corrected as in search); the last one is
+      // still being typed, so it matches as a prefix of any stored lexeme.
+      const head = words.length > 1 ? await correctedQuery(tx, words.slice(0, -1)) : null;
+      const values: unknown[] = [head ? `${head} & ${prefixLexeme(last)}` : prefixLexeme(last)];
+      const where = listedVideos(values, query.viewerId);
+      values.push(RELEVANCE_WINDOW, query.limit);
+      const { rows } = await executeRaw<{ id: string }>(
+        tx,
+        `select id from (
+           select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1)) as score
+           from (select v.id, v.search_vector from videos v where ${where.join(' and ')} order by v.id desc limit $${values.length - 1}) m
+         ) s order by score desc, id desc limit $${values.length}`,
+        values,
+      );
+      return rows.map((r) => r.id);
     });
   }
 

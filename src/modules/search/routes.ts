@@ -71,9 +71,20 @@ export const searchRoutes: ModuleRoutes = async (app, { deps }) => {
       config: { auth: 'optional' },
       schema: {
         tags,
-        summary: 'As-you-type suggestions: people and hashtags',
+        summary: 'As-you-type suggestions: people, hashtags and video titles',
+        description: 'Up to five of each. People and hashtags match by name prefix or similarity; videos by the words of their title, tags and description, the last word typed matching as a prefix ("cat vid" finds "Cat videos"), under the same visibility rules as search.',
         querystring: Type.Object({ q: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ users: Type.Array(PublicUserSchema), hashtags: Type.Array(HashtagSchema) }, { title: 'Suggestions' }), ...errors(400, 401) },
+        response: {
+          200: Type.Object(
+            {
+              users: Type.Array(PublicUserSchema),
+              hashtags: Type.Array(HashtagSchema),
+              videos: Type.Array(Type.Object({ id: Type.String({ format: 'uuid' }), title: Type.String() }, { title: 'VideoSuggestion' })),
+            },
+            { title: 'Suggestions' },
+          ),
+          ...errors(400, 401),
+        },
       },
     },
     async (req) => service.suggest(viewer(req), req.query.q),

@@ -5,6 +5,7 @@ import type { PostPage, PresentedPost } from '../posts/present.js';
 import { postsServicesFor } from '../posts/service.js';
 import { presentPublic, type PublicUser } from '../users/present.js';
 import type { PresentedVideo, VideoPage } from '../videos/present.js';
+import { visibleVideoRows } from '../videos/rules.js';
 import { videosServiceFor } from '../videos/service.js';
 import type { SearchBackend, SearchKey, SearchSort } from './backend.js';
 import { PostgresSearchBackend } from './postgres.js';
@@ -97,6 +98,12 @@ async function pageOf<T>(
   return { items, nextCursor: after ? encodeKey(after) : null };
 }
 
+/** A video title offered while typing: open it with GET /api/v1/videos/:id. */
+export interface VideoSuggestion {
+  id: string;
+  title: string;
+}
+
 export class SearchService {
   constructor(
     private readonly deps: Deps,
@@ -134,12 +141,23 @@ export class SearchService {
     return out;
   }
 
-  /** As-you-type: a few accounts and hashtags whose names start with or resemble q. */
-  async suggest(viewerId: string | null, raw: string): Promise<{ users: PublicUser[]; hashtags: HashtagResult[] }> {
+  /**
+   * As-you-type: a few accounts and hashtags whose names start with or resemble q, and video titles
+   * whose words match what was typed (the last word as a prefix), under the viewer's video rules.
+   */
+  async suggest(viewerId: string | null, raw: string): Promise<{ users: PublicUser[]; hashtags: HashtagResult[]; videos: VideoSuggestion[] }> {
     const q = normaliseQuery(raw).replace(/^[@#]+/, '');
-    if (!q) return { users: [], hashtags: [] };
+    if (!q) return { users: [], hashtags: [], videos: [] };
     const [users, hashtags] = [await this.users(viewerId, q, 5, null), await this.hashtags(q, 5, null)];
-    return { users: users.items, hashtags: hashtags.items };
+    // A few spare ids: the rules below may drop some (followers-only, blocked or muted creators).
+    const ids = await this.backend.videoSuggestions({ q, viewerId, limit: 10 });
+    const visible = ids.length ? await visibleVideoRows(this.deps.database.db, viewerId, ids, 'list') : new Map<string, { video: { id: string; title: string } }>();
+    const videos = ids
+      .map((id) => visible.get(id)?.video)
+      .filter((v) => v !== undefined)
+      .slice(0, 5)
+      .map((v) => ({ id: v.id, title: v.title }));
+    return { users: users.items, hashtags: hashtags.items, videos };
   }
 
   private posts(viewerId: string | null, q: { q: string; sort: SearchSort; since: Date | undefined; until: Date | undefined; limit: number }, after: SearchKey | null): Promise<PostPage> {

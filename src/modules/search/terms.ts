@@ -56,6 +56,9 @@ export async function rebuildTerms(ex: Executor): Promise<number> {
 /** A lexeme quoted for to_tsquery('simple', ...): it is matched as is, never parsed as operators. */
 const quote = (lexeme: string) => `'${lexeme.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 
+/** A word being typed, as a tsquery prefix term: it matches every lexeme that starts with it. */
+export const prefixLexeme = (word: string) => `${quote(word)}:*`;
+
 /**
  * The tsquery text for a list of query words: each word is its English stem, OR'd with up to three
  * similar vocabulary terms when the vocabulary does not know that stem (a typo: "vidoe" -> video);
