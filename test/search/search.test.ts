@@ -152,6 +152,41 @@ describe('GET /search: matching', () => {
   });
 });
 
+describe('GET /search?type=users: prefix matches first, then similar names', () => {
+  it('pages through both tiers without repeats or gaps, prefix matches first', async () => {
+    const stem = `pfx${Math.random().toString(36).slice(2, 6)}`;
+    // Five accounts whose username starts with the query, two only similar to it (the last letter
+    // changed; the query inside the name), one unrelated.
+    const rows = [
+      ...Array.from({ length: 5 }, (_, i) => ({ username: `${stem}_${i}x`, tier: 'prefix' })),
+      { username: `${stem.slice(0, -1)}9_q`, tier: 'similar' },
+      { username: `zz${stem}_1`, tier: 'similar' },
+      { username: `unrelated${Math.random().toString(36).slice(2, 8)}`, tier: 'none' },
+    ];
+    const ids = new Map<string, string>();
+    for (const r of rows) {
+      const id = crypto.randomUUID();
+      await env.deps.database.db.insert(users).values({ id, username: r.username, email: `${r.username}@example.test` });
+      ids.set(r.username, id);
+    }
+    const want = (tier: string) => rows.filter((r) => r.tier === tier).map((r) => ids.get(r.username)!);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let n = 0; n < 10; n++) {
+      const res = await search(`type=users&limit=2&q=${stem}${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const page = res.body.users as { items: { id: string }[]; nextCursor: string | null };
+      seen.push(...page.items.map((u) => u.id));
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    expect(new Set(seen.slice(0, 5))).toEqual(new Set(want('prefix')));
+    for (const id of want('similar')) expect(seen.slice(5)).toContain(id);
+    expect(seen).not.toContain(want('none')[0]);
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+});
+
 describe('GET /search: bad and hostile input', () => {
   const before = async () => (await env.deps.database.db.select({ n: sql<number>`count(*)::int` }).from(posts))[0]!.n;
 

@@ -184,23 +184,42 @@ export class PostgresSearchBackend implements SearchBackend {
     });
   }
 
+  /**
+   * People in two tiers, best first: usernames that start with q (score 2 + similarity), then
+   * names merely similar to it (score = similarity, at most 1). The tiers are separate queries so
+   * the first, an index lookup, usually fills the page alone: a similarity scan over every account
+   * sharing a common name prefix ("user_", "the") costs a sequential scan of the table.
+   */
   async users(query: NameQuery): Promise<{ id: string; key: SearchKey }[]> {
     const q = query.q.toLowerCase();
-    const values: unknown[] = [q, likePrefix(q)];
-    let page = '';
-    if (query.after) {
-      values.push(query.after.score, query.after.id);
-      page = `where (score, id) < ($3::float8, $4::uuid)`;
-    }
-    values.push(query.limit);
-    const sql = `select id, score from (
-        select u.id, (greatest(similarity(lower(u.username), $1), coalesce(similarity(lower(u.display_name), $1), 0))
-                      + case when lower(u.username) like $2 then 1 else 0 end)::float8 as score
-        from users u
-        where (lower(u.username) % $1 or lower(u.display_name) % $1 or lower(u.username) like $2)
-          and (u.state = 'active' or (u.state = 'suspended' and u.suspended_until <= now()))
-      ) s ${page} order by score desc, id desc limit $${values.length}`;
-    const { rows } = await this.inTx((tx) => executeRaw<{ id: string; score: number }>(tx, sql, values));
+    const sim = `greatest(similarity(lower(u.username), $1), coalesce(similarity(lower(u.display_name), $1), 0))`;
+    const active = `(u.state = 'active' or (u.state = 'suspended' and u.suspended_until <= now()))`;
+    const tier = (tx: Tx, score: string, match: string, after: SearchKey | null, limit: number) => {
+      const values: unknown[] = [q, likePrefix(q)];
+      let page = '';
+      if (after) {
+        values.push(after.score, after.id);
+        page = `where (score, id) < ($3::float8, $4::uuid)`;
+      }
+      values.push(limit);
+      return executeRaw<{ id: string; score: number }>(
+        tx,
+        `select id, score from (select u.id, (${score})::float8 as score from users u where ${match} and ${active}) s ${page} order by score desc, id desc limit $${values.length}`,
+        values,
+      );
+    };
+    const rows = await this.inTx(async (tx) => {
+      const out: { id: string; score: number }[] = [];
+      const inPrefixTier = !query.after || query.after.score >= 2;
+      if (inPrefixTier) {
+        out.push(...(await tier(tx, `2 + ${sim}`, `lower(u.username) like $2`, query.after, query.limit)).rows);
+        if (out.length === query.limit) return out;
+      }
+      // $2 is unused by the similar tier's score but keeps the parameter list the same.
+      const similar = await tier(tx, sim, `(lower(u.username) % $1 or lower(u.display_name) % $1) and not (lower(u.username) like $2)`, inPrefixTier ? null : query.after, query.limit - out.length);
+      out.push(...similar.rows);
+      return out;
+    });
     return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
   }
 

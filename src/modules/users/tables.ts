@@ -47,6 +47,8 @@ export const users = pgTable(
     // People search and suggestions (src/modules/search): trigram similarity and prefix on names.
     index('users_username_trgm_idx').using('gin', sql`lower(${t.username}) gin_trgm_ops`),
     index('users_display_name_trgm_idx').using('gin', sql`lower(${t.displayName}) gin_trgm_ops`),
+    // Username prefix matches (people search's first tier): a range scan whatever the collation.
+    index('users_username_prefix_idx').using('btree', sql`lower(${t.username}) text_pattern_ops`),
   ],
 );
 export type UserRow = typeof users.$inferSelect;
