@@ -14,6 +14,7 @@ import type { ModuleRoutes } from '../types.js';
 import { ingestUpload } from './ingest.js';
 import { videoNotFound } from './service.js';
 import { sourceStoreFor, type SourceStore } from './source.js';
+import { CacheLocker } from './tus-locker.js';
 import { videos } from './tables.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -50,6 +51,8 @@ export const uploadRoutes: ModuleRoutes = async (app, { deps }) => {
     datastore: source.datastore,
     maxSize: maxUploadBytes,
     respectForwardedHeaders: deps.config.trustProxy,
+    // Upload locks shared by every API process (Redis in production), so no sticky routing is needed.
+    locker: new CacheLocker(deps.cache, { ttlMs: 30_000, acquireTimeoutMs: 30_000 }),
     namingFunction: (req, metadata) => {
       const q = new URL(req.url).searchParams.get('videoId');
       return (q ?? metadata?.videoId ?? '').toLowerCase();
