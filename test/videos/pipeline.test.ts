@@ -7,6 +7,7 @@ import { videos } from '../../src/modules/videos/tables.js';
 import { httpClient, signUp, type Call, type TestUser } from '../support/auth.js';
 import { ffprobeUrl, makeClip, sha256, startVideoServer, tusCreate, tusOffset, tusPatch, tusUpload, waitForStatus, type VideoBody, type VideoServer } from './support.js';
 import { playbackQuery } from '../../src/modules/videos/playback.js';
+import { INGEST_RETRIES, videoJobs } from '../../src/modules/videos/jobs.js';
 
 let server: VideoServer;
 let call: Call;
@@ -231,4 +232,46 @@ describe('files that are not usable videos', () => {
       expect((await call2('GET', `/api/v1/videos/${id}`, { token: other.accessToken })).status).toBe(404);
     }, 60_000);
   }
+});
+
+describe('an upload whose check cannot run (ffprobe missing for a while)', () => {
+  /** ffprobe is looked up on PATH when it is spawned: an empty PATH stands for it missing. */
+  async function withoutTools<T>(fn: () => Promise<T>): Promise<T> {
+    const saved = process.env.PATH;
+    process.env.PATH = mkdtempSync(path.join(os.tmpdir(), 'sf-nopath-'));
+    try {
+      return await fn();
+    } finally {
+      process.env.PATH = saved;
+    }
+  }
+
+  it('still completes the upload; a job checks it again and the video goes on to ready', async () => {
+    const clip = makeClip(clips, 'later.mp4', { seconds: 2 });
+    const { id, upload } = await createVideo(owner.accessToken);
+    await withoutTools(() => tusUpload(upload.url, owner.accessToken, clip));
+    // The inline check failed and handed over to the job.
+    const { rows } = await server.deps.database.query<{ n: number }>(`select count(*)::int as n from pgboss.job where name = 'videos_ingest' and data->>'videoId' = $1`, [id]);
+    expect(rows[0]!.n).toBe(1);
+    const v = await waitForStatus(call, id, owner.accessToken, ['ready', 'failed']);
+    expect(v.status, JSON.stringify(v)).toBe('ready');
+  }, 90_000);
+
+  it('ends failed / ingest_failed when the last attempt cannot check it either, keeping the source', async () => {
+    const { id, upload } = await createVideo(owner.accessToken);
+    // The bytes arrive while ffprobe works (so the video is checked) ... then the row is put back
+    // to a finished upload that was never checked, and the job's last attempt runs without ffprobe.
+    const clip = makeClip(clips, 'never.mp4', { seconds: 1 });
+    await tusUpload(upload.url, owner.accessToken, clip);
+    await waitForStatus(call, id, owner.accessToken, ['ready', 'failed']);
+    await server.deps.database.db.update(videos).set({ status: 'uploading', publishedAt: null }).where(eq(videos.id, id));
+    const ingest = videoJobs(server.deps).find((j) => j.name === 'videos.ingest')!;
+    await withoutTools(() =>
+      expect(ingest.handler({ videoId: id } as never, { id: 'test', name: 'videos.ingest', retryCount: INGEST_RETRIES, signal: new AbortController().signal })).rejects.toThrow(),
+    );
+    const [row] = await server.deps.database.db.select().from(videos).where(eq(videos.id, id));
+    expect(row).toMatchObject({ status: 'failed', failureCode: 'ingest_failed' });
+    expect(row!.statusReason).toMatch(/could not be checked/);
+    expect(existsSync(path.join(server.dataDir, 'uploads', id))).toBe(true);
+  }, 90_000);
 });

@@ -19,7 +19,7 @@ export const VideoSchema = Type.Object(
     visibility: Type.Union(VIDEO_VISIBILITIES.map((v) => Type.Literal(v))),
     status: Type.Union(VIDEO_STATUSES.map((v) => Type.Literal(v))),
     statusReason: Type.Optional(Type.String({ description: 'Why processing failed, in words for the creator' })),
-    failureCode: Type.Optional(Type.String({ description: 'not_a_video, no_video_stream, corrupt, too_long, checksum_mismatch, transcode_failed' })),
+    failureCode: Type.Optional(Type.String({ description: 'not_a_video, no_video_stream, corrupt, too_long, checksum_mismatch, ingest_failed, transcode_failed' })),
     moderationState: Type.Union([Type.Literal('visible'), Type.Literal('held'), Type.Literal('removed')]),
     ageRestricted: Type.Boolean({ description: 'Signed-in viewers only: set by the creator or by a moderator (only a moderator lifts the latter)' }),
     duration: Type.Optional(Type.Number({ description: 'Seconds' })),

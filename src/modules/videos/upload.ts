@@ -224,7 +224,10 @@ async function finishUpload(deps: Deps, source: SourceStore, id: string): Promis
   try {
     await ingestUpload(deps, source, id);
   } catch (err) {
-    // The bytes are safe in the store; a failed probe run (not a bad file) must not fail the upload.
-    deps.logger.error({ err, videoId: id }, 'ingesting an upload failed');
+    // The bytes are safe in the store; a failed probe run (not a bad file: ffprobe missing, the
+    // database away) must not fail the upload. The `videos.ingest` job tries again with back-off
+    // and marks the video failed (ingest_failed) only when it runs out of attempts.
+    deps.logger.warn({ err, videoId: id }, 'ingesting an upload failed; queued to try again');
+    await deps.jobs.send('videos.ingest', { videoId: id }, { singletonKey: id }).catch((sendErr: unknown) => deps.logger.error({ err: sendErr, videoId: id }, 'could not queue the upload for another ingest attempt'));
   }
 }
