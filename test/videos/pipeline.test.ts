@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -274,4 +274,22 @@ describe('an upload whose check cannot run (ffprobe missing for a while)', () =>
     expect(row!.statusReason).toMatch(/could not be checked/);
     expect(existsSync(path.join(server.dataDir, 'uploads', id))).toBe(true);
   }, 90_000);
+});
+
+describe('deleting a video whose upload is unfinished', () => {
+  it('answers 204 and removes the partial upload and its tus metadata from the store', async () => {
+    const clip = readFileSync(makeClip(clips, 'half.mp4', { seconds: 2 }));
+    const { id, upload } = await createVideo(owner.accessToken);
+    const created = await tusCreate(upload.url, owner.accessToken, clip.length);
+    expect(created.status).toBe(201);
+    const location = new URL(created.headers.get('location')!, server.url).toString();
+    expect((await tusPatch(location, owner.accessToken, 0, clip.subarray(0, Math.floor(clip.length / 2)))).status).toBe(204);
+    const files = () => readdirSync(path.join(server.dataDir, 'uploads')).filter((f) => f.startsWith(id));
+    expect(files().length).toBeGreaterThan(0);
+    expect((await call('DELETE', `/api/v1/videos/${id}`, { token: owner.accessToken })).status).toBe(204);
+    for (let i = 0; i < 200 && files().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(files()).toEqual([]);
+    // The upload is gone for the client too.
+    expect((await fetch(location, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${owner.accessToken}` } })).status).toBe(404);
+  }, 60_000);
 });
