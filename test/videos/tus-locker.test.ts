@@ -82,4 +82,14 @@ describe(`tus upload locks on the cache platform (${redisUrl ? 'Redis, two platf
     await holder.unlock();
     await one.unlock();
   });
+
+  it('does not keep a lock it cannot be asked to release (pub/sub down)', async () => {
+    const id = randomUUID();
+    const broken = { locks: a.locks, pubsub: { publish: (c: string, m: string) => a.pubsub.publish(c, m), subscribe: async () => Promise.reject(new Error('pub/sub is down')) } } as unknown as CachePlatform;
+    await expect(new CacheLocker(broken, { ttlMs: 60_000, acquireTimeoutMs: 1_000 }).newLock(id).lock(never, () => {})).rejects.toThrow(/down/);
+    // Released at once, not left to its 60 s TTL.
+    const next = new CacheLocker(b, { ttlMs: 5_000, acquireTimeoutMs: 300 }).newLock(id);
+    await next.lock(never, () => {});
+    await next.unlock();
+  });
 });

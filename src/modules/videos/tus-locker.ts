@@ -60,7 +60,14 @@ class CacheLock implements TusLock {
       await new Promise((r) => setTimeout(r, 25));
     }
     const held = this.held;
-    this.stopListening = await this.cache.pubsub.subscribe(releaseChannel(this.id), () => void requestRelease());
+    try {
+      this.stopListening = await this.cache.pubsub.subscribe(releaseChannel(this.id), () => void requestRelease());
+    } catch (err) {
+      // Without the release channel nobody could ask this request to let go: do not hold the lock.
+      this.held = null;
+      await held.release().catch(() => false);
+      throw err;
+    }
     this.renew = setInterval(() => {
       void held.extend(this.opts.ttlMs).catch(() => false);
     }, Math.max(50, Math.floor(this.opts.ttlMs / 3)));
