@@ -1,5 +1,4 @@
 import { expect } from 'vitest';
-import type { Database } from '../../src/platform/db/index.js';
 import type { Call, TestUser } from '../support/auth.js';
 
 /** Poll until `check` returns a value (jobs run on the in-process worker); fails after `tries`. */
@@ -10,19 +9,6 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`gave up waiting for ${what}`);
-}
-
-/**
- * Wait until no job is queued or running (scheduled ones not yet due aside): what earlier tests'
- * actions set off (scoring, case updates, notifications) has landed before a test counts rows.
- */
-export async function jobsSettled(database: Database): Promise<void> {
-  await eventually(async () => {
-    const { rows } = await database.query<{ n: string | number }>(
-      `select count(*) as n from pgboss.job where state in ('created', 'retry', 'active') and start_after <= now() and right(name, 6) <> '__dead'`,
-    );
-    return Number(rows[0]?.n) === 0;
-  }, 'the job queues to settle');
 }
 
 export async function act(call: Call, mod: TestUser, body: Record<string, unknown>) {

@@ -7,7 +7,8 @@ import { videos, type VideoVisibility } from '../../src/modules/videos/tables.js
 import { createTestEnv, type TestEnv } from '../support/app.js';
 import { injectClient, signUp, type Call, type TestUser } from '../support/auth.js';
 import { expect4xx } from '../posts/support.js';
-import { act, eventually, jobsSettled } from './support.js';
+import { settle } from '../notifications/support.js';
+import { act, eventually } from './support.js';
 
 let env: TestEnv;
 let call: Call;
@@ -148,7 +149,7 @@ describe('reports on videos', () => {
     const held = await readyVideo();
     await db().update(videos).set({ moderationState: 'held' }).where(eq(videos.id, held));
     // Earlier tests' scoring jobs may still be opening cases.
-    await jobsSettled(env.deps.database);
+    await settle(env.deps);
     const before = await counts();
     expect4xx(await report(null, { targetType: 'video', targetId: id, reason: 'spam' }), 401);
     expect4xx(await report(other, { targetType: 'video', targetId: 'nope', reason: 'spam' }), 400);

@@ -215,7 +215,7 @@ export class PostgresSearchBackend implements SearchBackend {
         out.push(...(await tier(tx, `2 + ${sim}`, `lower(u.username) like $2`, query.after, query.limit)).rows);
         if (out.length === query.limit) return out;
       }
-      // $2 is unused by the similar tier's score but keeps the parameter list the same.
+      // Prefix matches are the other tier's, whatever their similarity.
       const similar = await tier(tx, sim, `(lower(u.username) % $1 or lower(u.display_name) % $1) and not (lower(u.username) like $2)`, inPrefixTier ? null : query.after, query.limit - out.length);
       out.push(...similar.rows);
       return out;

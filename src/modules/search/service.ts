@@ -151,7 +151,7 @@ export class SearchService {
     const [users, hashtags] = [await this.users(viewerId, q, 5, null), await this.hashtags(q, 5, null)];
     // A few spare ids: the rules below may drop some (followers-only, blocked or muted creators).
     const ids = await this.backend.videoSuggestions({ q, viewerId, limit: 10 });
-    const visible = ids.length ? await visibleVideoRows(this.deps.database.db, viewerId, ids, 'list') : new Map<string, { video: { id: string; title: string } }>();
+    const visible = await visibleVideoRows(this.deps.database.db, viewerId, ids, 'list');
     const videos = ids
       .map((id) => visible.get(id)?.video)
       .filter((v) => v !== undefined)

@@ -179,9 +179,8 @@ function nodeBodyWrites(tus: Server): void {
     source.on('error', onError);
     context.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const written = (await pipeline(source.pipe(proxy), new StreamLimiter(maxFileSize), (async (s: AsyncIterable<Buffer>) =>
-        patch.store.write(s as unknown as Readable, upload.id, upload.offset)) as unknown as NodeJS.WritableStream)) as unknown as number;
-      return written;
+      // pipeline hands the limiter itself (a Readable) to the last step, as tus's own code relies on.
+      return await pipeline(source.pipe(proxy), new StreamLimiter(maxFileSize), (limited: AsyncIterable<Buffer>) => patch.store.write(limited as Readable, upload.id, upload.offset));
     } catch (err) {
       source.unpipe(proxy);
       throw (sourceError !== undefined && err === sourceError) || (err instanceof Error && err.name === 'AbortError') ? ERRORS.ABORTED : err;

@@ -136,9 +136,13 @@ export class Jobs {
     }
   }
 
-  async send<N extends JobName>(name: N, data: JobPayloads[N], options: SendOptions = {}): Promise<string> {
+  private assertSendable(name: string): void {
     if (!this.defs.has(name)) throw new Error(`unknown job ${name}`);
     if (this.closed) throw new Error(`job queue stopped: cannot send ${name}`);
+  }
+
+  async send<N extends JobName>(name: N, data: JobPayloads[N], options: SendOptions = {}): Promise<string> {
+    this.assertSendable(name);
     const { tx, ...rest } = options;
     const sendOptions: PgBoss.SendOptions = {};
     if (rest.startAfter !== undefined) sendOptions.startAfter = rest.startAfter instanceof Date ? rest.startAfter : rest.startAfter;
@@ -155,9 +159,8 @@ export class Jobs {
    * dead-letter policy apply as with send(). For fan-outs that queue hundreds of pages at once.
    */
   async sendMany<N extends JobName>(name: N, data: JobPayloads[N][], options: Pick<SendOptions, 'tx' | 'priority'> = {}): Promise<void> {
-    if (!this.defs.has(name)) throw new Error(`unknown job ${name}`);
+    this.assertSendable(name);
     if (data.length === 0) return;
-    if (this.closed) throw new Error(`job queue stopped: cannot send ${name}`);
     const queue = queueName(name);
     const insertOptions: PgBoss.InsertOptions = {};
     if (options.tx) {
@@ -238,6 +241,12 @@ export class Jobs {
     return rows.map((r) => ({ id: r.id, data: r.data, createdOn: r.created_on }));
   }
 
+  /** Wait until no job runs in this process, or `ms` have passed. */
+  private async drained(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
   /**
    * Stop fetching; give running jobs `timeoutMs` to finish; any still running after that are
    * aborted and failed back to the queue so another worker retries them.
@@ -248,8 +257,7 @@ export class Jobs {
     if (this.working) {
       for (const def of this.defs.values()) await this.boss.offWork(queueName(def.name)).catch(() => {});
     }
-    const deadline = Date.now() + timeoutMs;
-    while (this.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await this.drained(timeoutMs);
     const unfinished = this.active.size;
     for (const [id, { queue, controller }] of this.active) {
       controller.abort();
@@ -257,8 +265,7 @@ export class Jobs {
     }
     // Aborted handlers get a moment to unwind so pg-boss's own bookkeeping for them runs while the
     // database is still open.
-    const unwind = Date.now() + 2000;
-    while (this.active.size > 0 && Date.now() < unwind) await new Promise((r) => setTimeout(r, 20));
+    await this.drained(2000);
     await new Promise((r) => setImmediate(r));
     if (pending.length || unfinished) this.logger.info({ unfinished }, 'job workers stopped');
     await this.boss.stop({ graceful: false, close: false, wait: true, timeout: 1000 });
