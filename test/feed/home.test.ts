@@ -6,7 +6,7 @@ import { blocks, follows } from '../../src/modules/graph/tables.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
 import { injectClient, type Call } from '../support/auth.js';
 import { quickUser, type GraphUser } from '../graph/fixtures.js';
-import { expect4xx, type Page } from '../posts/support.js';
+import { expect4xx, relationsChanged, type Page } from '../posts/support.js';
 
 let env: TestEnv;
 let call: Call;
@@ -116,8 +116,10 @@ describe('home feed', () => {
     expect((await call('DELETE', `/api/v1/posts/${gone}`, { token: author.accessToken })).status).toBeLessThan(300);
     // A block written straight into the table keeps the follow row: the rules alone must hide the posts.
     await env.deps.database.db.insert(blocks).values({ blockerId: blocker.id, blockedId: reader.id });
+    await relationsChanged(env.deps, blocker, reader);
     expect(await feed(reader)).toEqual([kept]);
     await env.deps.database.db.delete(blocks).where(and(eq(blocks.blockerId, blocker.id), eq(blocks.blockedId, reader.id)));
+    await relationsChanged(env.deps, blocker, reader);
     expect(await feed(reader)).toEqual([byBlocker, kept]);
   });
 
@@ -196,6 +198,7 @@ describe('home feed', () => {
     await fanoutIdle();
     expect(await feed(reader)).toEqual([p]);
     await env.deps.database.db.delete(follows).where(and(eq(follows.followerId, reader.id), eq(follows.followeeId, author.id)));
+    await relationsChanged(env.deps, reader);
     expect(await feed(reader)).toEqual([]);
   });
 

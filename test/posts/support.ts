@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { blocks, follows, mutes } from '../../src/modules/graph/tables.js';
+import { ViewerRelations } from '../../src/modules/graph/viewer-relations.js';
 import type { Deps } from '../../src/platform/deps.js';
 import type { Call, TestUser } from '../support/auth.js';
 
@@ -25,11 +26,29 @@ export interface Page {
   nextCursor: string | null;
 }
 
-/** The graph HTTP API is built separately: tests set relations up in its tables directly. */
+/**
+ * Mark a change written straight into the graph tables, as GraphService does after each of its
+ * changes: the viewers' cached relation sets (graph/viewer-relations.ts) are read again.
+ */
+export const relationsChanged = (deps: Deps, ...users: { id: string }[]) => new ViewerRelations(deps.database.db, deps.cache.cache).changed(users.map((u) => u.id));
+
+/**
+ * Relations set up in the graph tables directly (a follow without the request flow of private
+ * accounts, a block that keeps the follow rows), so the read rules alone are what is tested.
+ */
 export const graph = (deps: Deps) => ({
-  follow: (a: TestUser, b: TestUser) => deps.database.db.insert(follows).values({ followerId: a.id, followeeId: b.id }).onConflictDoNothing(),
-  block: (a: TestUser, b: TestUser) => deps.database.db.insert(blocks).values({ blockerId: a.id, blockedId: b.id }).onConflictDoNothing(),
-  mute: (a: TestUser, b: TestUser) => deps.database.db.insert(mutes).values({ muterId: a.id, mutedId: b.id }).onConflictDoNothing(),
+  follow: async (a: TestUser, b: TestUser) => {
+    await deps.database.db.insert(follows).values({ followerId: a.id, followeeId: b.id }).onConflictDoNothing();
+    await relationsChanged(deps, a);
+  },
+  block: async (a: TestUser, b: TestUser) => {
+    await deps.database.db.insert(blocks).values({ blockerId: a.id, blockedId: b.id }).onConflictDoNothing();
+    await relationsChanged(deps, a, b);
+  },
+  mute: async (a: TestUser, b: TestUser) => {
+    await deps.database.db.insert(mutes).values({ muterId: a.id, mutedId: b.id }).onConflictDoNothing();
+    await relationsChanged(deps, a);
+  },
 });
 
 export async function post(call: Call, u: TestUser, body: Record<string, unknown>): Promise<PostBody> {

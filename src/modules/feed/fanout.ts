@@ -46,8 +46,9 @@ export class TimelineStore {
    * committed before the query is in the query's result. Either way no post is lost.
    */
   async read(userId: string, load: (limit: number) => Promise<string[]>): Promise<string[] | null> {
-    const marker = await this.cache.get(builtKey(userId));
-    if (marker === 'ready') return newestFirst(await this.cache.listRange(timelineKey(userId), 0, TIMELINE_CAP - 1));
+    // Marker and list together (one pipelined round trip on Redis); the list counts only when the marker says ready.
+    const [marker, cachedIds] = await Promise.all([this.cache.get(builtKey(userId)), this.cache.listRange(timelineKey(userId), 0, TIMELINE_CAP - 1)]);
+    if (marker === 'ready') return newestFirst(cachedIds);
     if (marker !== null || !(await this.cache.setIfAbsent(builtKey(userId), 'building', BUILDING_TTL_MS))) return null;
     await this.cache.del(timelineKey(userId));
     const ids = await load(REBUILD_SIZE);

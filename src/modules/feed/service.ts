@@ -59,26 +59,29 @@ export class FeedService {
   }
 
   async home(viewerId: string, paging: Paging): Promise<PostPage> {
-    const { all: followees, big } = await this.graph.followeesForFeed(viewerId, this.maxFollowers);
-    const authors = [viewerId, ...followees];
-    const shownAuthors = new Set(authors);
-    const load = (limit: number) => this.posts.reader.timelineIds(authors, null, limit);
+    const mine = this.graph.followeesSql(viewerId, { self: true });
+    const big = this.graph.followeesSql(viewerId, { minFollowers: this.maxFollowers });
+    const load = (limit: number) => this.posts.reader.timelineIds(mine, null, limit);
+    // The viewer's cached relation sets (their followees among them) and the timeline: one
+    // pipelined round trip to Redis when both are warm.
+    const [sets, cachedTimeline] = await Promise.all([this.graph.viewerRelations.sets(viewerId), this.timelines.read(viewerId, load)]);
+    const followees = sets ? sets.following : new Set(await this.graph.followeeIds(viewerId));
     // Null: another request is rebuilding it; the database gives the same ids meanwhile.
-    const timeline = (await this.timelines.read(viewerId, load)) ?? (await load(REBUILD_SIZE));
+    const timeline = cachedTimeline ?? (await load(REBUILD_SIZE));
     // Below the oldest cached id of a long timeline, older posts come from the database.
     const floor = timeline.length >= REBUILD_SIZE ? timeline[timeline.length - 1]! : null;
 
     const skeleton = async (after: string | null, n: number): Promise<string[]> => {
       const cached = (after ? timeline.filter((id) => id < after) : timeline).slice(0, n);
-      const parts = [cached];
-      if (big.length) parts.push(await this.posts.reader.timelineIds(big, after, n));
-      if (floor && cached.length < n) parts.push(await this.posts.reader.timelineIds(authors, after && after < floor ? after : floor, n));
+      // Followees at or above the threshold were never pushed: their newest posts are merged here.
+      const parts = [cached, await this.posts.reader.timelineIds(big, after, n)];
+      if (floor && cached.length < n) parts.push(await this.posts.reader.timelineIds(mine, after && after < floor ? after : floor, n));
       return newestFirst(parts.flat()).slice(0, n);
     };
     const show = async (ids: string[]): Promise<Map<string, PresentedPost>> => {
       const shown = await this.posts.hydrator.present(viewerId, ids, 'list');
       // Timelines are not purged on unfollow: the author check happens here, at read time.
-      for (const [id, p] of shown) if (!shownAuthors.has(p.author.id)) shown.delete(id);
+      for (const [id, p] of shown) if (p.author.id !== viewerId && !followees.has(p.author.id)) shown.delete(id);
       return shown;
     };
     return pageOf(skeleton, show, paging.limit, paging.cursor);

@@ -8,8 +8,9 @@ import { UsersService } from '../users/service.js';
 import { users, type UserRow } from '../users/tables.js';
 import { bumpStats, statsOf, type StatsDelta } from './counters.js';
 import { decodeGraphCursor, encodeGraphCursor } from './cursor.js';
-import { isBlockedEitherWay, relationsOf, type Relation } from './relations.js';
+import { isBlockedEitherWay, type Relation } from './relations.js';
 import { blocks, followRequests, follows, mutes, userStats } from './tables.js';
+import { ViewerRelations } from './viewer-relations.js';
 
 export type FollowState = 'following' | 'requested';
 
@@ -69,9 +70,12 @@ const activeMute = () => or(isNull(mutes.expiresAt), gt(mutes.expiresAt, sql`now
  */
 export class GraphService {
   private readonly users: UsersService;
+  /** Cached follows/blocks/mutes per viewer; every change below marks the accounts it concerns. */
+  readonly viewerRelations: ViewerRelations;
 
   constructor(private readonly deps: Deps) {
     this.users = new UsersService(deps);
+    this.viewerRelations = new ViewerRelations(deps.database.db, deps.cache.cache);
   }
 
   private get db() {
@@ -105,16 +109,16 @@ export class GraphService {
   }
 
   /**
-   * Everyone `userId` follows, and among them those with at least `minFollowers` followers (stored
-   * counters): the home feed merges the latter's posts at read time. One query for both.
+   * The accounts `userId` follows as a subquery for another module's statement (one round trip
+   * instead of fetching the ids first): with `self`, `userId` too; with `minFollowers`, only
+   * followees with at least that many followers (the stored counter).
    */
-  async followeesForFeed(userId: string, minFollowers: number): Promise<{ all: string[]; big: string[] }> {
-    const rows = await this.db
-      .select({ id: follows.followeeId, big: sql<boolean>`coalesce(${userStats.followers}, 0) >= ${minFollowers}` })
-      .from(follows)
-      .leftJoin(userStats, eq(userStats.userId, follows.followeeId))
-      .where(eq(follows.followerId, userId));
-    return { all: rows.map((r) => r.id), big: rows.filter((r) => r.big).map((r) => r.id) };
+  followeesSql(userId: string, opts: { self?: boolean; minFollowers?: number } = {}): SQL {
+    if (opts.minFollowers !== undefined) {
+      return sql`select f.followee_id from ${follows} f join ${userStats} s on s.user_id = f.followee_id where f.follower_id = ${userId} and s.followers >= ${opts.minFollowers}`;
+    }
+    const followees = sql`select followee_id from ${follows} where follower_id = ${userId}`;
+    return opts.self ? sql`select ${userId}::uuid union all ${followees}` : followees;
   }
 
   /** The stored counter (what the fan-out threshold compares against), not a count(*). */
@@ -127,7 +131,7 @@ export class GraphService {
   }
 
   relations(viewerId: string | null, ids: string[]): Promise<Map<string, Relation>> {
-    return relationsOf(this.db, viewerId, ids);
+    return this.viewerRelations.relations(viewerId, ids);
   }
 
   isBlockedEitherWay(a: string, b: string): Promise<boolean> {
@@ -144,7 +148,7 @@ export class GraphService {
   /** Follow, or ask to when the account is private. Repeating it answers the same and changes nothing. */
   async follow(viewerId: string, target: UserRow): Promise<FollowState> {
     if (target.id === viewerId) throw selfError('follow');
-    return this.deps.database.transaction(async (tx) => {
+    const state = await this.deps.database.transaction(async (tx): Promise<FollowState> => {
       await lockPair(tx, viewerId, target.id);
       if (await isBlockedEitherWay(tx, viewerId, target.id)) throw blockedError();
       const existing = await tx.select({ x: follows.followerId }).from(follows).where(followEdge(viewerId, target.id)).limit(1);
@@ -157,6 +161,8 @@ export class GraphService {
       await this.addFollow(tx, viewerId, target.id, false);
       return 'following';
     });
+    await this.viewerRelations.changed([viewerId]);
+    return state;
   }
 
   /** Stop following, and withdraw a pending request; a no-op when there is neither. */
@@ -171,6 +177,7 @@ export class GraphService {
         await this.deps.events.publish('user.unfollowed', { followerId: viewerId, followeeId: target.id }, { tx });
       }
     });
+    await this.viewerRelations.changed([viewerId]);
   }
 
   /** Approve a request to follow the viewer: it becomes a follow, counted in the same transaction. */
@@ -181,13 +188,14 @@ export class GraphService {
       if (!req.length) throw notFound('graph.request_not_found', 'this account has no pending request to follow you');
       await this.addFollow(tx, requester.id, viewerId, true);
     });
+    await this.viewerRelations.changed([requester.id]);
   }
 
   /** Approve every pending request to follow `userId` (the account went public), in batches. */
   async approveAll(userId: string): Promise<number> {
     let approved = 0;
     for (;;) {
-      const n = await this.deps.database.transaction(async (tx) => {
+      const requesters = await this.deps.database.transaction(async (tx) => {
         const batch = await tx
           .delete(followRequests)
           .where(
@@ -198,10 +206,11 @@ export class GraphService {
           )
           .returning({ requesterId: followRequests.requesterId });
         for (const r of batch) await this.addFollow(tx, r.requesterId, userId, true);
-        return batch.length;
+        return batch.map((r) => r.requesterId);
       });
-      approved += n;
-      if (n === 0) return approved;
+      await this.viewerRelations.changed(requesters);
+      approved += requesters.length;
+      if (requesters.length === 0) return approved;
     }
   }
 
@@ -237,12 +246,14 @@ export class GraphService {
       await bumpStats(tx, deltas);
       await tx.delete(followRequests).where(or(requestEdge(viewerId, target.id), requestEdge(target.id, viewerId)));
     });
+    await this.viewerRelations.changed([viewerId, target.id]);
   }
 
   /** Unblocking restores nothing: follows that the block removed stay removed. */
   async unblock(viewerId: string, target: UserRow): Promise<void> {
     if (target.id === viewerId) throw selfError('unblock');
     await this.db.delete(blocks).where(and(eq(blocks.blockerId, viewerId), eq(blocks.blockedId, target.id)));
+    await this.viewerRelations.changed([viewerId, target.id]);
   }
 
   /** Mute (again): a new duration replaces the old one; none means until unmuted. */
@@ -253,12 +264,14 @@ export class GraphService {
       .insert(mutes)
       .values({ muterId: viewerId, mutedId: target.id, expiresAt })
       .onConflictDoUpdate({ target: [mutes.muterId, mutes.mutedId], set: { expiresAt, createdAt: sql`now()` } });
+    await this.viewerRelations.changed([viewerId]);
     return expiresAt;
   }
 
   async unmute(viewerId: string, target: UserRow): Promise<void> {
     if (target.id === viewerId) throw selfError('unmute');
     await this.db.delete(mutes).where(and(eq(mutes.muterId, viewerId), eq(mutes.mutedId, target.id)));
+    await this.viewerRelations.changed([viewerId]);
   }
 
   // ---- relationship and lists --------------------------------------------------------------

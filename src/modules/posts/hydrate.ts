@@ -2,6 +2,7 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import { executeRaw, type Executor } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
 import { relationsOf } from '../graph/relations.js';
+import { ViewerRelations } from '../graph/viewer-relations.js';
 import { presentPublic, type PublicUser } from '../users/present.js';
 import type { UsersService } from '../users/service.js';
 import { users, type UserRow } from '../users/tables.js';
@@ -15,10 +16,14 @@ import { mediaAttachments, posts } from './tables.js';
  * may not see, and shape the rest. Whatever the list, a hidden post never reaches `present`.
  */
 export class PostsHydrator {
+  private readonly viewerRelations: ViewerRelations;
+
   constructor(
     private readonly deps: Deps,
     private readonly users: UsersService,
-  ) {}
+  ) {
+    this.viewerRelations = new ViewerRelations(deps.database.db, deps.cache.cache);
+  }
 
   private get db() {
     return this.deps.database.db;
@@ -40,7 +45,7 @@ export class PostsHydrator {
     const refs = new Map(loaded.map((r) => [r.post.id, r.post]));
     const rows = new Map(unique.filter((id) => refs.has(id)).map((id) => [id, refs.get(id)!]));
     const authors = new Map(loaded.map((r) => [r.author.id, r.author]));
-    const relations = await relationsOf(this.db, viewerId, [...authors.keys()]);
+    const relations = await this.viewerRelations.relations(viewerId, [...authors.keys()]);
     const staff = await this.viewerIsStaff(this.db, viewerId, refs.values());
     const visible = (p: PostRow | undefined, c: ReadContext) => p !== undefined && canSee(p, authors.get(p.authorId), relations.get(p.authorId), viewerId, c, staff);
 

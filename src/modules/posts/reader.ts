@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, sql, type SQL } from 'drizzle-orm';
 import { executeRaw } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
 import { badRequest, notFound } from '../../platform/errors.js';
@@ -136,9 +136,10 @@ export class PostsReader {
    * newest first, below `before` when given. Replies are left out, as the fan-out leaves them out.
    * Rules are not applied here: callers hydrate the ids through `hydrator.present`.
    */
-  async timelineIds(authorIds: string[], before: string | null, limit: number): Promise<string[]> {
-    if (authorIds.length === 0 || limit <= 0) return [];
-    const where = [inArray(posts.authorId, authorIds), isNull(posts.deletedAt), isNull(posts.replyToId)];
+  async timelineIds(authorIds: string[] | SQL, before: string | null, limit: number): Promise<string[]> {
+    if ((Array.isArray(authorIds) && authorIds.length === 0) || limit <= 0) return [];
+    const byAuthor = Array.isArray(authorIds) ? inArray(posts.authorId, authorIds) : sql`${posts.authorId} in (${authorIds})`;
+    const where = [byAuthor, isNull(posts.deletedAt), isNull(posts.replyToId)];
     if (before) where.push(lt(posts.id, before));
     const rows = await this.db.select({ id: posts.id }).from(posts).where(and(...where)).orderBy(desc(posts.id)).limit(limit);
     return rows.map((r) => r.id);
