@@ -100,7 +100,6 @@ async function main(): Promise<void> {
     server = await startServer(config, createLogger(config.logLevel), ['api', 'worker'], {
       pgliteInMemory: true,
       cacheKeyPrefix: `sf-bench:${randomBytes(4).toString('hex')}:`,
-      jobPollingIntervalSeconds: 0.5,
       onProgress: () => {},
     });
     const deps = server.deps;

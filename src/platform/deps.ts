@@ -77,6 +77,7 @@ export async function createDeps(config: Config, logger: Logger, opts: CreateDep
       ...config.jobs,
       pollingIntervalSeconds: opts.jobPollingIntervalSeconds,
       maintenanceIntervalSeconds: opts.jobMaintenanceIntervalSeconds,
+      wake: cache.pubsub,
     });
     const metrics = createMetrics({ jobCounts: () => jobs.counts() });
     return { config, logger, database, jobs, events: new Events(jobs), cache, storage, mailer, push: createPushSender(config.notifications.vapid), metrics };

@@ -97,6 +97,49 @@ describe('jobs on pg-boss', () => {
   });
 });
 
+describe('waking idle workers', () => {
+  let env: TestEnv;
+  let worker: Jobs;
+  let sender: Jobs;
+  const ran = new Map<string, number>();
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    // Idle slots poll once a minute: a job that runs within seconds was woken, not found by a poll.
+    const opts = { concurrency: 1, retryLimit: 0, retryDelaySeconds: 1, pollingIntervalSeconds: 60, wake: env.deps.cache.pubsub };
+    worker = new Jobs(env.deps.database, createLogger('silent'), opts);
+    // A second instance that only sends: an API process (over Redis on the PostgreSQL column).
+    sender = new Jobs(env.deps.database, createLogger('silent'), opts);
+    for (const jobs of [worker, sender]) jobs.define({ name: 'test.record', handler: async (d) => void ran.set(d.tag, Date.now()), retryLimit: 0 });
+    await worker.start();
+    await sender.start();
+    await worker.work();
+    // Let every slot make its first (empty) fetch and fall asleep.
+    await new Promise((r) => setTimeout(r, 1500));
+  });
+  afterAll(async () => {
+    await sender?.stop(1000);
+    await worker?.stop(1000);
+    await env?.close();
+  });
+
+  it('a job sent directly, in a committed transaction, or by another process runs at once', async () => {
+    // One at a time: each must be woken by its own send.
+    await worker.send('test.record', { tag: 'direct' });
+    await waitFor(() => ran.has('direct'), 'the job sent directly', 10_000);
+    await env.deps.database.transaction(async (tx) => {
+      await worker.send('test.record', { tag: 'in-tx' }, { tx });
+      // Not before the commit: a wake now would find nothing and the slot would sleep a minute.
+      await new Promise((r) => setTimeout(r, 300));
+    });
+    await waitFor(() => ran.has('in-tx'), 'the job sent in a transaction', 10_000);
+    await sender.send('test.record', { tag: 'other-process' });
+    await waitFor(() => ran.has('other-process'), 'the job sent by another instance', 10_000);
+    await sender.sendMany('test.record', [{ tag: 'many-1' }, { tag: 'many-2' }]);
+    await waitFor(() => ran.has('many-1') && ran.has('many-2'), 'the jobs sent together', 10_000);
+  });
+});
+
 describe('graceful shutdown of a worker', () => {
   let env: TestEnv;
   beforeAll(async () => {

@@ -10,6 +10,12 @@ import { presentCore, presentMedia, type PostRow, type PresentedMedia, type Pres
 import { canSee, isStaff, type ReadContext } from './rules.js';
 import { mediaAttachments, posts } from './tables.js';
 
+interface ViewerState {
+  liked: Set<string>;
+  saved: Set<string>;
+  reposted: Set<string>;
+}
+
 /**
  * Steps 2-4 of every read (DESIGN §2): given the ids a skeleton query chose, load posts, authors,
  * relations and the viewer's reactions in a fixed number of batched queries, drop what the viewer
@@ -66,7 +72,7 @@ export class PostsHydrator {
 
     const all = [...shown, ...embedded.values()];
     const shownIds = shown.map((p) => p.id);
-    const [input, viewer] = await Promise.all([this.presentInput(all, authors), this.viewerState(viewerId, shownIds)]);
+    const { input, viewer } = await this.presentInput(all, authors, viewerId, shownIds);
     for (const p of shown) {
       const quote = p.quoteOfId ? embedded.get(p.quoteOfId) : undefined;
       const original = p.repostOfId ? embedded.get(p.repostOfId) : undefined;
@@ -110,48 +116,49 @@ export class PostsHydrator {
     return isStaff(viewer?.role);
   }
 
-  private async presentInput(rows: PostRow[], authorRows: Map<string, UserRow>): Promise<PresentInput> {
+  /**
+   * Everything `present` needs besides the rows: hashtags and mentions of `rows`, and the viewer's
+   * likes, saves and reposts among `shownIds`, in one statement (a union), plus the media rows
+   * when there are any.
+   */
+  private async presentInput(rows: PostRow[], authorRows: Map<string, UserRow>, viewerId: string | null, shownIds: string[]): Promise<{ input: PresentInput; viewer: ViewerState | null }> {
     const ids = rows.map((p) => p.id);
     const mediaIds = rows.flatMap((p) => p.media.map((m) => m.id));
     const ttl = this.deps.config.signedUrlTtlSeconds;
     const [tagged, mediaRows] = await Promise.all([
-      executeRaw<{ post_id: string; tag: string | null; id: string | null; username: string | null; state: string | null }>(
+      executeRaw<{ k: 'h' | 'm' | 'l' | 's' | 'r'; post_id: string; tag: string | null; id: string | null; username: string | null; state: string | null }>(
         this.db,
-        `select post_id, tag, null::uuid as id, null as username, null as state from post_hashtags where post_id = any($1::uuid[])
+        `select 'h' as k, post_id, tag, null::uuid as id, null as username, null as state from post_hashtags where post_id = any($1::uuid[])
          union all
-         select m.post_id, null, u.id, u.username, u.state from post_mentions m join users u on u.id = m.user_id where m.post_id = any($1::uuid[])`,
-        [ids],
+         select 'm', m.post_id, null, u.id, u.username, u.state from post_mentions m join users u on u.id = m.user_id where m.post_id = any($1::uuid[])
+         union all
+         select 'l', target_id, null, null, null, null from likes where user_id = $2 and target_type = 'post' and target_id = any($3::uuid[])
+         union all
+         select 's', target_id, null, null, null, null from saves where user_id = $2 and target_type = 'post' and target_id = any($3::uuid[])
+         union all
+         select 'r', repost_of_id, null, null, null, null from posts where author_id = $2 and repost_of_id = any($3::uuid[]) and deleted_at is null`,
+        [ids, viewerId, viewerId ? shownIds : []],
       ),
       mediaIds.length ? this.db.select().from(mediaAttachments).where(inArray(mediaAttachments.id, mediaIds)) : Promise.resolve([]),
     ]);
-    const tagRows = tagged.rows.filter((r) => r.tag !== null).map((r) => ({ postId: r.post_id, tag: r.tag! }));
-    const mentionRows = tagged.rows.filter((r) => r.tag === null).map((r) => ({ postId: r.post_id, id: r.id!, username: r.username!, state: r.state! }));
     const authors = new Map<string, PublicUser>();
     await Promise.all(
       [...new Set(rows.map((p) => p.authorId))].map(async (id) => authors.set(id, await presentPublic(authorRows.get(id)!, this.deps.storage, ttl))),
     );
     const hashtags = new Map<string, string[]>();
-    for (const t of tagRows) hashtags.set(t.postId, [...(hashtags.get(t.postId) ?? []), t.tag]);
     const mentions = new Map<string, { id: string; username: string }[]>();
-    // A mention of an account that is gone no longer links anywhere.
-    for (const m of mentionRows) if (m.state !== 'deleted' && m.state !== 'deactivated') mentions.set(m.postId, [...(mentions.get(m.postId) ?? []), { id: m.id, username: m.username }]);
+    const state = { liked: new Set<string>(), saved: new Set<string>(), reposted: new Set<string>() };
+    for (const r of tagged.rows) {
+      if (r.k === 'h') hashtags.set(r.post_id, [...(hashtags.get(r.post_id) ?? []), r.tag!]);
+      // A mention of an account that is gone no longer links anywhere.
+      else if (r.k === 'm') {
+        if (r.state !== 'deleted' && r.state !== 'deactivated') mentions.set(r.post_id, [...(mentions.get(r.post_id) ?? []), { id: r.id!, username: r.username! }]);
+      } else if (r.k === 'l') state.liked.add(r.post_id);
+      else if (r.k === 's') state.saved.add(r.post_id);
+      else state.reposted.add(r.post_id);
+    }
     const media = new Map<string, PresentedMedia>();
     await Promise.all(mediaRows.map(async (m) => media.set(m.id, await presentMedia(m, this.deps.storage, ttl))));
-    return { authors, hashtags, mentions, media };
-  }
-
-  private async viewerState(viewerId: string | null, ids: string[]) {
-    if (!viewerId) return null;
-    const { rows } = await executeRaw<{ k: 'l' | 's' | 'r'; id: string }>(
-      this.db,
-      `select 'l' as k, target_id as id from likes where user_id = $1 and target_type = 'post' and target_id = any($2::uuid[])
-       union all
-       select 's', target_id from saves where user_id = $1 and target_type = 'post' and target_id = any($2::uuid[])
-       union all
-       select 'r', repost_of_id from posts where author_id = $1 and repost_of_id = any($2::uuid[]) and deleted_at is null`,
-      [viewerId, ids],
-    );
-    const of = (k: string) => new Set(rows.filter((r) => r.k === k).map((r) => r.id));
-    return { liked: of('l'), saved: of('s'), reposted: of('r') };
+    return { input: { authors, hashtags, mentions, media }, viewer: viewerId ? state : null };
   }
 }

@@ -50,6 +50,36 @@ function toParam(v: unknown): unknown {
   return v;
 }
 
+const commitHooks = new WeakMap<object, (() => void)[]>();
+
+/**
+ * Run `fn` once `tx` has committed (not if it rolls back). Only for transactions opened with
+ * `Database.transaction`; false for any other (a nested one, one opened on `db` directly), and
+ * then the caller must cope without the hook.
+ */
+export function afterCommit(tx: Tx, fn: () => void): boolean {
+  const hooks = commitHooks.get(tx);
+  if (!hooks) return false;
+  hooks.push(fn);
+  return true;
+}
+
+async function runTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const hooks: (() => void)[] = [];
+  const result = await db.transaction(async (tx) => {
+    commitHooks.set(tx, hooks);
+    return fn(tx);
+  });
+  for (const hook of hooks) {
+    try {
+      hook();
+    } catch {
+      // A hook is a notification (wake a worker); its failure must not fail a committed transaction.
+    }
+  }
+  return result;
+}
+
 /** Turn `$1`-style SQL text plus values into a drizzle SQL object, so raw SQL can run inside a drizzle transaction. */
 export function rawToSql(text: string, values: readonly unknown[] = []): SQL {
   const parts = text.split(/\$(\d+)/);
@@ -162,7 +192,7 @@ async function openPglite(dir: string | undefined, loadDataDir: Blob | undefined
       const last = results[results.length - 1];
       return { rows: (last?.rows ?? []) as Record<string, unknown>[] };
     },
-    transaction: (fn) => db.transaction(fn),
+    transaction: (fn) => runTransaction(db, fn),
     async migrate() {
       await migratePglite(db as never, { migrationsFolder });
     },
@@ -194,7 +224,7 @@ async function openPostgres(url: string, max: number, applicationName: string): 
       const last = Array.isArray(res) ? res[res.length - 1] : res;
       return { rows: (last?.rows ?? []) as Record<string, unknown>[] };
     },
-    transaction: (fn) => db.transaction(fn),
+    transaction: (fn) => runTransaction(db, fn),
     async migrate() {
       // Two processes starting at once must not both apply a migration: hold a session advisory lock.
       const lockClient = await pool.connect();

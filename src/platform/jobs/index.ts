@@ -1,6 +1,7 @@
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
-import { executeRaw, type Database, type Tx } from '../db/index.js';
+import type { PubSub } from '../cache/types.js';
+import { afterCommit, executeRaw, type Database, type Tx } from '../db/index.js';
 
 /**
  * Typed job names and payloads. Each module adds its own jobs by declaration merging in its
@@ -60,9 +61,21 @@ export interface JobsOptions {
   concurrency: number;
   retryLimit: number;
   retryDelaySeconds: number;
+  /**
+   * How often an idle worker slot looks for work without being woken (default 5 s). Jobs sent
+   * through `send`/`sendMany` wake the slots of their queue at once (across processes through
+   * `wake`), so this bounds only the delay of retries, delayed and scheduled jobs.
+   */
   pollingIntervalSeconds?: number;
   maintenanceIntervalSeconds?: number;
+  /** Pub/sub that carries wake-ups to the worker processes (the cache platform's). */
+  wake?: PubSub;
 }
+
+/** Channel of wake-ups: the message is the queue name. */
+const WAKE_CHANNEL = 'jobs:wake';
+/** Used when a job was sent in a transaction whose commit cannot be observed. */
+const WAKE_FALLBACK_MS = 100;
 
 export type JobStateCounts = Record<string, Record<'created' | 'retry' | 'active' | 'completed' | 'cancelled' | 'failed' | 'dead', number>>;
 
@@ -82,6 +95,10 @@ export class Jobs {
   private working = false;
   /** Set once stop() has finished: pg-boss's fire-and-forget complete()/fail() calls are dropped from then on. */
   private closed = false;
+  /** Worker ids of this process's slots, by queue. */
+  private slots = new Map<string, string[]>();
+  private pendingWake = new Set<string>();
+  private stopWake: (() => Promise<void>) | undefined;
 
   constructor(
     private database: Database,
@@ -150,6 +167,7 @@ export class Jobs {
     if (rest.priority !== undefined) sendOptions.priority = rest.priority;
     if (tx) sendOptions.db = { executeSql: (text: string, values: unknown[]) => executeRaw(tx, text, values) };
     const id = await this.boss.send(queueName(name), data as object, sendOptions);
+    if (id) this.wakeAfter(queueName(name), tx);
     // null means a singleton job with this key is already queued: report the existing one's absence honestly.
     return id ?? '';
   }
@@ -171,18 +189,48 @@ export class Jobs {
       data.map((d) => ({ name: queue, data: d as object, ...(options.priority !== undefined ? { priority: options.priority } : {}) })),
       insertOptions,
     );
+    this.wakeAfter(queue, options.tx);
+  }
+
+  /** Wake the queue's workers once the job is visible: now, or when `tx` has committed. */
+  private wakeAfter(queue: string, tx: Tx | undefined): void {
+    if (!tx) return this.wake(queue);
+    if (!afterCommit(tx, () => this.wake(queue))) setTimeout(() => this.wake(queue), WAKE_FALLBACK_MS).unref();
+  }
+
+  /** Wake-ups of one tick leave together, one message per queue. */
+  private wake(queue: string): void {
+    if (this.closed) return;
+    if (this.pendingWake.size === 0) {
+      setImmediate(() => {
+        const queues = [...this.pendingWake];
+        this.pendingWake.clear();
+        if (this.closed) return;
+        if (this.opts.wake) {
+          this.opts.wake.publishMany(queues.map((q) => ({ channel: WAKE_CHANNEL, message: q }))).catch((err: unknown) => this.logger.warn({ err }, 'could not wake job workers; they find the jobs at their next poll'));
+        } else {
+          for (const q of queues) this.notifyLocal(q);
+        }
+      });
+    }
+    this.pendingWake.add(queue);
+  }
+
+  private notifyLocal(queue: string): void {
+    for (const id of this.slots.get(queue) ?? []) this.boss.notifyWorker(id);
   }
 
   /** Start consuming every defined queue in this process (worker role). */
   async work(): Promise<void> {
     if (this.working) return;
     this.working = true;
+    if (this.opts.wake) this.stopWake = await this.opts.wake.subscribe(WAKE_CHANNEL, (queue) => this.notifyLocal(queue));
     for (const def of this.defs.values()) {
       const queue = queueName(def.name);
       const concurrency = def.concurrency ?? this.opts.concurrency;
       for (let i = 0; i < concurrency; i++) {
         const slot: { workerId?: string } = {};
-        slot.workerId = await this.boss.work(queue, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: this.opts.pollingIntervalSeconds ?? 1 }, async (batch) => {
+        slot.workerId = await this.boss.work(queue, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: this.opts.pollingIntervalSeconds ?? 5 }, async (batch) => {
           try {
             for (const job of batch) await this.runOne(def, queue, job);
           } finally {
@@ -192,6 +240,7 @@ export class Jobs {
             if (batch.length > 0 && slot.workerId) this.boss.notifyWorker(slot.workerId);
           }
         });
+        this.slots.set(queue, [...(this.slots.get(queue) ?? []), slot.workerId]);
       }
     }
   }
@@ -255,6 +304,9 @@ export class Jobs {
     if (!this.started) return;
     const pending = [...this.active.entries()];
     if (this.working) {
+      await this.stopWake?.().catch(() => {});
+      this.stopWake = undefined;
+      this.slots.clear();
       for (const def of this.defs.values()) await this.boss.offWork(queueName(def.name)).catch(() => {});
     }
     await this.drained(timeoutMs);
