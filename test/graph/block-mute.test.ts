@@ -4,6 +4,7 @@ import { mutes } from '../../src/modules/graph/tables.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
 import { injectClient, type Call } from '../support/auth.js';
 import { expect4xx, quickUser, statsRow, usernames } from './fixtures.js';
+import { relationsChanged } from '../posts/support.js';
 
 let env: TestEnv;
 let call: Call;
@@ -96,6 +97,7 @@ describe('mute', () => {
 
     // An expired mute is over: it neither lists nor mutes.
     await env.deps.database.db.update(mutes).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(mutes.mutedId, c.id));
+    await relationsChanged(env.deps, a);
     const after = await call('GET', `${api}/me/mutes`, { token: a.accessToken });
     expect((after.body.items as { user: { username: string } }[]).map((m) => m.user.username)).toEqual([b.username]);
     expect((await call('GET', `${api}/users/${c.username}/relationship`, { token: a.accessToken })).body).toMatchObject({ muting: false });

@@ -7,7 +7,7 @@ import { trainRecommender, TrainingBusy } from '../../src/modules/recommendation
 import { posts } from '../../src/modules/posts/tables.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
 import { injectClient, signUp, type Call, type TestUser } from '../support/auth.js';
-import { expect4xx, graph, type PostBody } from '../posts/support.js';
+import { expect4xx, graph, relationsChanged, type PostBody } from '../posts/support.js';
 import { makePosts, makeUsers, prng } from './support.js';
 
 /**
@@ -110,6 +110,7 @@ describe('planted tastes', () => {
   it('filters last: blocked creators and deleted posts never show, whatever their score', async () => {
     const blockedCreator = alphaCreators[0]!;
     await env.deps.database.db.insert((await import('../../src/modules/graph/tables.js')).blocks).values({ blockerId: blockedCreator, blockedId: viewer.id });
+    await relationsChanged(env.deps, { id: blockedCreator }, viewer);
     const deleted = alpha.find((p) => !viewerSeen.includes(p) && !alpha.slice(0, 5).includes(p))!;
     await env.deps.database.db.update(posts).set({ deletedAt: new Date() }).where(eq(posts.id, deleted));
     await recommendationsFor(env.deps).forget(viewer.id);

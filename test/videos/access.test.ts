@@ -6,6 +6,7 @@ import { blocks, follows } from '../../src/modules/graph/tables.js';
 import { videos, type VideoVisibility } from '../../src/modules/videos/tables.js';
 import { httpClient, signUp, type Call, type TestUser } from '../support/auth.js';
 import { startVideoServer, tusCreate, type VideoBody, type VideoServer } from './support.js';
+import { relationsChanged } from '../posts/support.js';
 
 let server: VideoServer;
 let call: Call;
@@ -26,6 +27,7 @@ beforeAll(async () => {
   const db = server.deps.database.db;
   await db.insert(follows).values({ followerId: follower.id, followeeId: owner.id });
   await db.insert(blocks).values({ blockerId: owner.id, blockedId: blocked.id });
+  await relationsChanged(server.deps, follower, owner, blocked);
 }, 120_000);
 
 afterAll(async () => {
