@@ -96,9 +96,15 @@ export class ViewerRelations {
     return out;
   }
 
-  /** Call after a committed change of follows, blocks or mutes that concerns these accounts. */
+  /**
+   * Call after a committed change of follows, blocks or mutes that concerns these accounts. The
+   * set is dropped as well as re-versioned: should the version key ever be evicted (a cache under
+   * memory pressure), no set stamped before the change is left to match an absent version.
+   */
   async changed(userIds: string[]): Promise<void> {
-    await Promise.all([...new Set(userIds)].map((id) => this.cache.set(versionKey(id), randomUUID(), VERSION_TTL_MS)));
+    await Promise.all(
+      [...new Set(userIds)].flatMap((id) => [this.cache.set(versionKey(id), randomUUID(), VERSION_TTL_MS), this.cache.del(setsKey(id))]),
+    );
   }
 }
 
