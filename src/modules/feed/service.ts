@@ -79,7 +79,7 @@ export class FeedService {
       return newestFirst(parts.flat()).slice(0, n);
     };
     const show = async (ids: string[]): Promise<Map<string, PresentedPost>> => {
-      const shown = await this.posts.hydrator.present(viewerId, ids, 'list');
+      const shown = await this.posts.hydrator.present(viewerId, ids, 'list', sets);
       // Timelines are not purged on unfollow: the author check happens here, at read time.
       for (const [id, p] of shown) if (p.author.id !== viewerId && !followees.has(p.author.id)) shown.delete(id);
       return shown;

@@ -81,10 +81,14 @@ export class ViewerRelations {
     return toSets(stored);
   }
 
-  /** Same answer as relationsOf, from the cached sets when the viewer has them. */
-  async relations(viewerId: string | null, otherIds: string[]): Promise<Map<string, Relation>> {
+  /**
+   * Same answer as relationsOf, from the cached sets when the viewer has them. `known`: the
+   * viewer's sets as `sets()` already answered them in this request (null included), so they are
+   * not fetched again.
+   */
+  async relations(viewerId: string | null, otherIds: string[], known?: ViewerSets | null): Promise<Map<string, Relation>> {
     if (!viewerId) return relationsOf(this.db, viewerId, otherIds);
-    const sets = await this.sets(viewerId);
+    const sets = known === undefined ? await this.sets(viewerId) : known;
     if (!sets) return relationsOf(this.db, viewerId, otherIds);
     const out = new Map<string, Relation>();
     const now = Date.now();

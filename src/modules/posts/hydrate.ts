@@ -2,7 +2,7 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import { executeRaw, type Executor } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
 import { relationsOf } from '../graph/relations.js';
-import { ViewerRelations } from '../graph/viewer-relations.js';
+import { ViewerRelations, type ViewerSets } from '../graph/viewer-relations.js';
 import { presentPublic, type PublicUser } from '../users/present.js';
 import type { UsersService } from '../users/service.js';
 import { users, type UserRow } from '../users/tables.js';
@@ -35,8 +35,11 @@ export class PostsHydrator {
     return this.deps.database.db;
   }
 
-  /** The visible posts among `ids`, presented, keyed by id (callers keep their own order). */
-  async present(viewerId: string | null, ids: string[], ctx: ReadContext): Promise<Map<string, PresentedPost>> {
+  /**
+   * The visible posts among `ids`, presented, keyed by id (callers keep their own order).
+   * `viewerSets`: the viewer's relation sets when the caller already read them in this request.
+   */
+  async present(viewerId: string | null, ids: string[], ctx: ReadContext, viewerSets?: ViewerSets | null): Promise<Map<string, PresentedPost>> {
     const out = new Map<string, PresentedPost>();
     const unique = [...new Set(ids)];
     if (unique.length === 0) return out;
@@ -51,7 +54,7 @@ export class PostsHydrator {
     const refs = new Map(loaded.map((r) => [r.post.id, r.post]));
     const rows = new Map(unique.filter((id) => refs.has(id)).map((id) => [id, refs.get(id)!]));
     const authors = new Map(loaded.map((r) => [r.author.id, r.author]));
-    const relations = await this.viewerRelations.relations(viewerId, [...authors.keys()]);
+    const relations = await this.viewerRelations.relations(viewerId, [...authors.keys()], viewerSets);
     const staff = await this.viewerIsStaff(this.db, viewerId, refs.values());
     const visible = (p: PostRow | undefined, c: ReadContext) => p !== undefined && canSee(p, authors.get(p.authorId), relations.get(p.authorId), viewerId, c, staff);
 

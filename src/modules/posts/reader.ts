@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNull, lt, ne, sql, type SQL } from 'drizzle-orm';
 import { executeRaw } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
 import { badRequest, notFound } from '../../platform/errors.js';
@@ -132,14 +132,14 @@ export class PostsReader {
   }
 
   /**
-   * Skeleton for timelines (home feed): ids of the live top-level posts and reposts of `authorIds`,
-   * newest first, below `before` when given. Replies are left out, as the fan-out leaves them out.
+   * Skeleton for timelines (home feed): ids of the live top-level posts and reposts of the authors
+   * `authorIds` selects (a subquery, `GraphService.followeesSql`), newest first, below `before`
+   * when given. Replies are left out, as the fan-out leaves them out.
    * Rules are not applied here: callers hydrate the ids through `hydrator.present`.
    */
-  async timelineIds(authorIds: string[] | SQL, before: string | null, limit: number): Promise<string[]> {
-    if ((Array.isArray(authorIds) && authorIds.length === 0) || limit <= 0) return [];
-    const byAuthor = Array.isArray(authorIds) ? inArray(posts.authorId, authorIds) : sql`${posts.authorId} in (${authorIds})`;
-    const where = [byAuthor, isNull(posts.deletedAt), isNull(posts.replyToId)];
+  async timelineIds(authorIds: SQL, before: string | null, limit: number): Promise<string[]> {
+    if (limit <= 0) return [];
+    const where = [sql`${posts.authorId} in (${authorIds})`, isNull(posts.deletedAt), isNull(posts.replyToId)];
     if (before) where.push(lt(posts.id, before));
     const rows = await this.db.select({ id: posts.id }).from(posts).where(and(...where)).orderBy(desc(posts.id)).limit(limit);
     return rows.map((r) => r.id);
