@@ -159,7 +159,8 @@ describe('GET /search?type=users: prefix matches first, then similar names', () 
     // changed; the query inside the name), one unrelated.
     const rows = [
       ...Array.from({ length: 5 }, (_, i) => ({ username: `${stem}_${i}x`, tier: 'prefix' })),
-      { username: `${stem.slice(0, -1)}9_q`, tier: 'similar' },
+      // A last letter the stem does not end in (with '9' for a stem ending in '9', the name would be a prefix match).
+      { username: `${stem.slice(0, -1)}${stem.endsWith('9') ? '8' : '9'}_q`, tier: 'similar' },
       { username: `zz${stem}_1`, tier: 'similar' },
       { username: `unrelated${Math.random().toString(36).slice(2, 8)}`, tier: 'none' },
     ];
