@@ -13,18 +13,22 @@
  *   offensive: one model on the word n-grams and one on the char n-grams, probabilities averaged);
  *   on the same folds, a majority-class baseline and the lexicon-only pipeline (obscenity for
  *   offensive, spam phrases for spam, VADER for sentiment).
- * - Latency: models trained on the whole dev sets score --latency comments one at a time through all
- *   three models (what the moderation job does per comment); p50/p99 of one comment.
+ * - Latency: models trained on the whole dev sets are stored as artefacts; a child process loads them
+ *   (as the moderation worker loads models from storage) and scores --latency comments one at a time
+ *   through offensive + spam (what the moderation job does per comment) and through all three;
+ *   p50/p99 of one comment.
  * - The last line is one JSON object with every figure.
  */
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { dataFormats, readLabelled, type DataFormat, type LabelledText } from '../src/ml/text/dataset.js';
 import type { EvalReport } from '../src/ml/text/metrics.js';
-import { crossValidate, shareText, taskSpecs, TextClassifier, textTasks, trainModel, trainTestEvaluate, type CrossValidation, type TextTask } from '../src/ml/text/pipeline.js';
+import { crossValidate, taskSpecs, textTasks, trainModel, trainTestEvaluate, type CrossValidation, type TextTask } from '../src/ml/text/pipeline.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -81,10 +85,6 @@ function progress(task: string): (stage: string, done: number, total: number) =>
   };
 }
 
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
-}
-
 async function main(): Promise<void> {
   console.log('ml-eval: figures measured on a shared, loaded machine (2 cores, other engineers running); latency is indicative');
   const result: Record<string, unknown> = { mode: args.task ? 'train-test' : `${args.folds}-fold` };
@@ -125,30 +125,27 @@ async function main(): Promise<void> {
     console.log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     result[task] = figures(task, cv);
   }
-  // Latency: the three shipped models, trained on all the dev data, score one comment each call.
-  const models = textTasks.map((t) => new TextClassifier(trainModel(t, data[t], null, seed)));
-  const comments = data.spam.map((d) => d.text).concat(data.offensive.map((d) => d.text));
-  const n = Math.min(Number(args.latency), comments.length);
-  const moderation = models.slice(0, 2);
-  const measure = (set: TextClassifier[]) => {
-    for (let i = 0; i < 200; i++) {
-      const text = comments[i % comments.length] as string;
-      const shared = shareText(text);
-      for (const m of set) m.predict(text, shared);
-    }
-    const times: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const text = comments[(i * 7919) % comments.length] as string;
-      const t0 = performance.now();
-      const shared = shareText(text);
-      for (const m of set) m.predict(text, shared);
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    return { p50Ms: Math.round(quantile(times, 0.5) * 1000) / 1000, p99Ms: Math.round(quantile(times, 0.99) * 1000) / 1000 };
-  };
-  const mod = measure(moderation);
-  const all = measure(models);
+  // Latency: the three shipped models, trained on all the dev data and stored as artefacts, score one
+  // comment per call in a child process that loads them as the moderation worker does (so no
+  // training state sits in its heap).
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'sf-ml-eval-'));
+  let mod: { p50Ms: number; p99Ms: number };
+  let all: { p50Ms: number; p99Ms: number };
+  let n: number;
+  try {
+    const files = textTasks.map((t) => {
+      const file = path.join(tmp, `${t}.json`);
+      writeFileSync(file, JSON.stringify(trainModel(t, data[t], null, seed)));
+      return file;
+    });
+    const comments = data.spam.map((d) => d.text).concat(data.offensive.map((d) => d.text));
+    n = Math.min(Number(args.latency), comments.length);
+    writeFileSync(path.join(tmp, 'comments.json'), JSON.stringify(comments));
+    const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench/support/score-latency.ts'), path.join(tmp, 'comments.json'), String(n), ...files], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    ({ moderation: mod, allThree: all } = JSON.parse(out.trim().split('\n').at(-1)!) as { moderation: typeof mod; allThree: typeof all });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   console.log(`latency: one comment through the moderation models (offensive + spam): p50 ${mod.p50Ms} ms, p99 ${mod.p99Ms} ms (${n} comments)`);
   console.log(`latency: one comment through all three (offensive + spam + sentiment): p50 ${all.p50Ms} ms, p99 ${all.p99Ms} ms`);
   result.latency = { comments: n, moderation: mod, allThree: all };

@@ -91,13 +91,50 @@ const extraKey = (name: string, mask: number): number => {
   return k & mask;
 };
 
-/** Counts -> sublinear tf (1 + log) x idf, extras appended, L2-normalised. */
-export function vectorise(counts: Map<number, number>, cfg: FeatureConfig, idf?: Float32Array, extras?: Extras): SparseVector {
+/**
+ * A dense block of extras (the mean word vector): `values[d]` goes in the bucket of `names[d]`, as a
+ * named extra would, without building an object of a hundred keys per text.
+ */
+export interface DenseExtras {
+  names: readonly string[];
+  values: ArrayLike<number>;
+}
+
+/** Where a dense block's values land for one vector size: their distinct buckets, and each value's. */
+interface DenseLayout {
+  slotOf: Int32Array;
+  keys: Int32Array;
+  slotByKey: Map<number, number>;
+}
+const layouts = new WeakMap<readonly string[], Map<number, DenseLayout>>();
+function layoutOf(names: readonly string[], mask: number): DenseLayout {
+  let byMask = layouts.get(names);
+  if (!byMask) layouts.set(names, (byMask = new Map()));
+  let layout = byMask.get(mask);
+  if (!layout) {
+    const slotByKey = new Map<number, number>();
+    const slotOf = new Int32Array(names.length);
+    names.forEach((name, d) => {
+      const k = extraKey(name, mask);
+      let slot = slotByKey.get(k);
+      if (slot === undefined) slotByKey.set(k, (slot = slotByKey.size));
+      slotOf[d] = slot;
+    });
+    layout = { slotOf, keys: Int32Array.from(slotByKey.keys()), slotByKey };
+    byMask.set(mask, layout);
+  }
+  return layout;
+}
+
+/** Counts -> sublinear tf (1 + log) x idf, L2-normalised; then extras (named and dense) added. */
+export function vectorise(counts: Map<number, number>, cfg: FeatureConfig, idf?: Float32Array, extras?: Extras, dense?: DenseExtras): SparseVector {
   const mask = (1 << cfg.bits) - 1;
   let extraCount = 0;
   if (extras) for (const name in extras) if (extras[name] !== 0) extraCount++;
-  const idx = new Int32Array(counts.size + extraCount);
-  const val = new Float32Array(counts.size + extraCount);
+  const layout = dense ? layoutOf(dense.names, mask) : null;
+  const slots = layout ? layout.keys.length : 0;
+  const idx = new Int32Array(counts.size + extraCount + slots);
+  const val = new Float32Array(counts.size + extraCount + slots);
   // Computed in float64 and rounded once, as before, so stored models score the same.
   const tmp = scratch.length >= counts.size ? scratch : (scratch = new Float64Array(counts.size * 2));
   let n = 0;
@@ -111,18 +148,55 @@ export function vectorise(counts: Map<number, number>, cfg: FeatureConfig, idf?:
   }
   norm = Math.sqrt(norm) || 1;
   for (let i = 0; i < n; i++) val[i] = (tmp[i] as number) / norm;
-  // Extras are added after normalisation so a long text does not drown them.
+  // Extras are added after normalisation so a long text does not drown them. Extras sharing a
+  // bucket are summed; one in an n-gram's bucket is added to it.
+  const byKey = extraSums;
+  byKey.clear();
   if (extras) {
     for (const name in extras) {
       const v = extras[name] as number;
       if (v === 0) continue;
       const k = extraKey(name, mask);
-      let at = -1;
-      for (let i = 0; i < n; i++) if (idx[i] === k) at = i;
-      if (at >= 0) val[at] = at < counts.size ? (tmp[at] as number) / norm + v : (val[at] as number) + v;
-      else {
-        idx[n] = k;
-        val[n] = v;
+      byKey.set(k, (byKey.get(k) ?? 0) + v);
+    }
+  }
+  let sums: Float64Array | null = null;
+  if (layout && dense) {
+    sums = denseSums.length >= slots ? denseSums : (denseSums = new Float64Array(slots * 2));
+    sums.fill(0, 0, slots);
+    for (let d = 0; d < layout.slotOf.length; d++) sums[layout.slotOf[d] as number] = (sums[layout.slotOf[d] as number] as number) + (dense.values[d] as number);
+    for (const [k, v] of byKey) {
+      const slot = layout.slotByKey.get(k);
+      if (slot === undefined) continue;
+      sums[slot] = (sums[slot] as number) + v;
+      byKey.delete(k);
+    }
+  }
+  if (byKey.size > 0 || sums) {
+    const ngrams = n;
+    for (let i = 0; i < ngrams; i++) {
+      const k = idx[i] as number;
+      const slot = layout?.slotByKey.get(k);
+      if (slot !== undefined && sums) {
+        val[i] = (val[i] as number) + (sums[slot] as number);
+        sums[slot] = 0;
+        continue;
+      }
+      const v = byKey.get(k);
+      if (v === undefined) continue;
+      val[i] = (val[i] as number) + v;
+      byKey.delete(k);
+    }
+    for (const [k, v] of byKey) {
+      idx[n] = k;
+      val[n] = v;
+      n++;
+    }
+    if (layout && sums) {
+      for (let slot = 0; slot < slots; slot++) {
+        if (sums[slot] === 0) continue;
+        idx[n] = layout.keys[slot] as number;
+        val[n] = sums[slot] as number;
         n++;
       }
     }
@@ -130,6 +204,8 @@ export function vectorise(counts: Map<number, number>, cfg: FeatureConfig, idf?:
   return n === idx.length ? { idx, val } : { idx: idx.subarray(0, n), val: val.subarray(0, n) };
 }
 let scratch = new Float64Array(1024);
+let denseSums = new Float64Array(256);
+const extraSums = new Map<number, number>();
 
 /** Smoothed inverse document frequency over the training counts (as scikit-learn's smooth_idf). */
 export function fitIdf(docs: Map<number, number>[], cfg: FeatureConfig): Float32Array {

@@ -1,8 +1,9 @@
-import { countFeatures, defaultFeatureConfig, fitIdf, vectorise, type Extras, type FeatureConfig, type SparseVector } from './features.js';
+import { countFeatures, defaultFeatureConfig, fitIdf, vectorise, type DenseExtras, type Extras, type FeatureConfig, type SparseVector } from './features.js';
 import { lexiconValence, profanityHits, spamHits, vaderClass, vaderScores } from './lexicon.js';
 import { argmax, balancedWeights, defaultTrainOptions, predictProba, trainLinear, type LinearModel, type TrainOptions } from './linear.js';
 import { evaluate, majorityClass, stratifiedFolds, type EvalReport } from './metrics.js';
-import { normalise } from './normalise.js';
+import { COMMON_WORDS, pretrainedVectors, VECTORS_SOURCE, WordVectors, type StoredVectors } from './embeddings.js';
+import { normalise, tokenize } from './normalise.js';
 
 /** The three text tasks the product trains for itself. */
 export const textTasks = ['offensive', 'spam', 'sentiment'] as const;
@@ -29,6 +30,12 @@ export interface TaskSpec {
   nbWeights?: boolean;
   /** The lexicon-only decision: the fallback before any model is trained, and the baseline to beat. */
   lexicon: (text: string, normalised: string) => number;
+  /**
+   * Add the mean pre-trained word vector of the text (src/ml/text/embeddings.ts) to every part's
+   * features, at this weight. The model keeps the vectors of its training words and of the
+   * COMMON_WORDS most frequent ones.
+   */
+  wordVectors?: { scale: number };
 }
 
 /** Capitals among ASCII letters (texts of more than four letters) and `!` count (up to 3), in one pass. */
@@ -57,6 +64,7 @@ export const taskSpecs: Record<TextTask, TaskSpec> = {
     features: [wordFeatures, charFeatures],
     train: { ...defaultTrainOptions, lambda: 1e-4 },
     nbWeights: true,
+    wordVectors: { scale: 1 },
     extras: (text, n) => {
       // VADER's word valences: insults are mostly strongly negative words obscenity does not list.
       const v = lexiconValence(n);
@@ -114,6 +122,8 @@ export interface ModelArtefact {
   bias?: number[];
   /** Binary tasks: decision threshold on the positive class's probability. */
   threshold?: number;
+  /** The word vectors the model was trained with (its spec's wordVectors), and their weight. */
+  vectors?: StoredVectors & { scale: number };
   trainedAt: string;
   rows: number;
   /** Cross-validated figures of this configuration on its training data, and of the lexicon on the same folds. */
@@ -134,11 +144,19 @@ interface Prepared {
   extras: Extras;
   normalised: string;
   text: string;
+  /** Word tokens, for the word vectors (wordVectors specs only). */
+  tokens: string[] | null;
 }
 
 function prepare(spec: TaskSpec, text: string): Prepared {
   const normalised = normalise(text);
-  return { counts: spec.features.map((f) => countFeatures(text, f, normalised)), extras: spec.extras(text, normalised), normalised, text };
+  return {
+    counts: spec.features.map((f) => countFeatures(text, f, normalised)),
+    extras: spec.extras(text, normalised),
+    normalised,
+    text,
+    tokens: spec.wordVectors ? tokenize(normalised) : null,
+  };
 }
 
 /** The work on one text that every model shares: its normalised form and n-gram counts per feature configuration. */
@@ -197,6 +215,7 @@ export class TextClassifier {
   readonly labels: string[];
   private readonly spec: TaskSpec;
   private readonly parts: LoadedPart[];
+  private readonly vectors: { table: WordVectors; scale: number; buffer: Float64Array } | null;
 
   constructor(readonly artefact: ModelArtefact) {
     if (artefact.format !== 'social-flow/text-classifier' || (artefact.schema !== 1 && artefact.schema !== 2)) throw new Error('not a social-flow text classifier artefact');
@@ -215,15 +234,18 @@ export class TextClassifier {
       idf: fromB64(p.idf),
       model: { classes: artefact.labels.length, dims: 1 << p.features.bits, weights: fromB64(p.weights), bias: Float64Array.from(p.bias) },
     }));
+    // Whether to add word vectors is the artefact's: a model trained before they existed scores as trained.
+    this.vectors = artefact.vectors ? { table: WordVectors.fromStored(artefact.vectors), scale: artefact.vectors.scale, buffer: new Float64Array(artefact.vectors.dims) } : null;
   }
 
   /** `shared` (from shareText) lets several models scoring the same text normalise and count it once. */
   predict(text: string, shared: SharedText = shareText(text)): Prediction {
     const extras = this.spec.extras(text, shared.normalised);
+    const dense = this.vectors ? this.vectors.table.mean(tokenize(shared.normalised), this.vectors.scale, this.vectors.buffer) : null;
     let probabilities: number[] | undefined;
     for (const part of this.parts) {
       const counts = sharedCounts(shared, text, part, part.blocks);
-      const p = predictProba(part.model, vectorise(counts, part.features, part.idf, extras));
+      const p = predictProba(part.model, vectorise(counts, part.features, part.idf, extras, dense ?? undefined));
       if (!probabilities) probabilities = p;
       else for (let k = 0; k < p.length; k++) probabilities[k] = (probabilities[k] as number) + (p[k] as number);
     }
@@ -244,8 +266,20 @@ interface FittedPart {
   model: LinearModel;
 }
 
+/** Every part of a fit, and the word vectors its rows' extras were taken with. */
+interface Fitted {
+  parts: FittedPart[];
+  vectors: WordVectors | null;
+}
+
+/** A row's mean word vector when the fit has vectors (undefined: none, or no known word). */
+function denseOf(spec: TaskSpec, vectors: WordVectors | null, r: Prepared): DenseExtras | undefined {
+  if (!vectors || !r.tokens) return undefined;
+  return vectors.mean(r.tokens, spec.wordVectors?.scale ?? 1) ?? undefined;
+}
+
 /** One part: tf-idf (NB-scaled for binary tasks) and a logistic regression on its feature block. */
-function fitPart(spec: TaskSpec, part: number, rows: Prepared[], y: number[], seed: number, progress?: (epoch: number, epochs: number) => void): FittedPart {
+function fitPart(spec: TaskSpec, part: number, rows: Prepared[], dense: (DenseExtras | undefined)[], y: number[], seed: number, progress?: (epoch: number, epochs: number) => void): FittedPart {
   const features = spec.features[part] as FeatureConfig;
   const counts = rows.map((r) => r.counts[part] as Map<number, number>);
   let idf = fitIdf(counts, features);
@@ -270,15 +304,28 @@ function fitPart(spec: TaskSpec, part: number, rows: Prepared[], y: number[], se
     for (let k = 0; k < dims; k++) out[k] = (idf[k] as number) * (1 + Math.abs(Math.log((p[k] as number) / ps / ((q[k] as number) / qs))));
     idf = out;
   }
-  const X: SparseVector[] = rows.map((r, i) => vectorise(counts[i] as Map<number, number>, features, idf, r.extras));
+  const X: SparseVector[] = rows.map((r, i) => vectorise(counts[i] as Map<number, number>, features, idf, r.extras, dense[i]));
   const classes = spec.labels.length;
   const model = trainLinear(X, y, classes, 1 << features.bits, { ...spec.train, seed, classWeights: balancedWeights(y, classes), onEpoch: progress });
   return { features, idf, model };
 }
 
-function fit(spec: TaskSpec, rows: Prepared[], y: number[], seed: number, progress?: (epoch: number, epochs: number) => void): FittedPart[] {
+/**
+ * Train every part. With word vectors, the fit keeps the rows of its own training words and of the
+ * most frequent words (what a stored model carries), and scores held-out texts with only those, so
+ * cross-validation sees what the shipped model will.
+ */
+function fit(spec: TaskSpec, rows: Prepared[], y: number[], seed: number, progress?: (epoch: number, epochs: number) => void): Fitted {
+  let vectors: WordVectors | null = null;
+  if (spec.wordVectors) {
+    const words = new Set<string>();
+    for (const r of rows) for (const t of r.tokens ?? []) words.add(t);
+    vectors = pretrainedVectors().subset(words, COMMON_WORDS);
+  }
+  const dense = rows.map((r) => denseOf(spec, vectors, r));
   const n = spec.features.length;
-  return spec.features.map((_, part) => fitPart(spec, part, rows, y, seed + 1000 * part, progress && ((e, epochs) => progress(part * epochs + e, n * epochs))));
+  const parts = spec.features.map((_, part) => fitPart(spec, part, rows, dense, y, seed + 1000 * part, progress && ((e, epochs) => progress(part * epochs + e, n * epochs))));
+  return { parts, vectors };
 }
 
 function decideClass(spec: { threshold?: number }, p: number[]): number {
@@ -287,18 +334,19 @@ function decideClass(spec: { threshold?: number }, p: number[]): number {
 }
 
 /** The parts' probabilities averaged. */
-function probabilitiesOf(fitted: FittedPart[], r: Prepared): number[] {
+function probabilitiesOf(spec: TaskSpec, fitted: Fitted, r: Prepared): number[] {
+  const dense = denseOf(spec, fitted.vectors, r);
   let out: number[] | undefined;
-  fitted.forEach((f, part) => {
-    const p = predictProba(f.model, vectorise(r.counts[part] as Map<number, number>, f.features, f.idf, r.extras));
+  fitted.parts.forEach((f, part) => {
+    const p = predictProba(f.model, vectorise(r.counts[part] as Map<number, number>, f.features, f.idf, r.extras, dense));
     if (!out) out = p;
     else for (let k = 0; k < p.length; k++) out[k] = (out[k] as number) + (p[k] as number);
   });
-  return out!.map((x) => x / fitted.length);
+  return out!.map((x) => x / fitted.parts.length);
 }
 
-function predictWith(spec: TaskSpec, fitted: FittedPart[], r: Prepared): number {
-  return decideClass(spec, probabilitiesOf(fitted, r));
+function predictWith(spec: TaskSpec, fitted: Fitted, r: Prepared): number {
+  return decideClass(spec, probabilitiesOf(spec, fitted, r));
 }
 
 export interface CrossValidation {
@@ -360,8 +408,9 @@ export function trainModel(task: TextTask, data: { text: string; label: number }
     task,
     version: trainedAt.toISOString().replace(/[-:.]/g, '').replace('T', '-').slice(0, 18) + Math.random().toString(36).slice(2, 6),
     labels: [...spec.labels],
-    parts: fitted.map((f) => ({ features: f.features, idf: toB64(f.idf), weights: toB64(f.model.weights), bias: Array.from(f.model.bias) })),
+    parts: fitted.parts.map((f) => ({ features: f.features, idf: toB64(f.idf), weights: toB64(f.model.weights), bias: Array.from(f.model.bias) })),
     ...(spec.threshold !== undefined ? { threshold: spec.threshold } : {}),
+    ...(fitted.vectors ? { vectors: { ...fitted.vectors.toStored(VECTORS_SOURCE), scale: spec.wordVectors?.scale ?? 1 } } : {}),
     trainedAt: trainedAt.toISOString(),
     rows: data.length,
     evaluation,
