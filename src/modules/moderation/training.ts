@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { and, count, desc, eq, gt } from 'drizzle-orm';
 import type { Deps } from '../../platform/deps.js';
 import { detectFormat, parseLabelled, type LabelledText } from '../../ml/text/dataset.js';
-import { crossValidate, headlineScore, taskSpecs, trainModel, type CrossValidation, type TextTask, type TrainProgress } from '../../ml/text/pipeline.js';
+import { headlineScore, taskSpecs, type CrossValidation, type TextTask, type TrainProgress } from '../../ml/text/pipeline.js';
+import { trainInThread } from '../../ml/text/train-thread.js';
 import { modelStoreFor } from './models.js';
 import { mlModels, moderationLabels } from './tables.js';
 
@@ -29,8 +30,8 @@ export async function trainAndRegister(deps: Deps, task: TextTask, data: Labelle
   const perClass = Math.min(...[...labels].map((l) => data.filter((d) => d.label === l).length));
   const folds = Math.max(2, Math.min(opts.folds ?? 5, perClass));
   const seed = opts.seed ?? 7;
-  const evaluation = crossValidate(task, data, folds, seed, opts.progress);
-  const artefact = trainModel(task, data, evaluation, seed, opts.progress);
+  // In a worker thread: the requests this process serves go on meanwhile.
+  const { evaluation, artefact } = await trainInThread({ task, data: data.map((d) => ({ text: d.text, label: d.label })), folds, seed }, opts.progress);
   const score = headlineScore(task, evaluation.model);
   const lexiconScore = headlineScore(task, evaluation.lexicon);
   const blockedBy = score < lexiconScore ? `the lexicon scores better (${lexiconScore.toFixed(4)} > ${score.toFixed(4)})` : undefined;
