@@ -2,7 +2,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import type { DenseExtras } from './features.js';
+import { hashString, type DenseExtras } from './features.js';
 
 /**
  * Pre-trained word vectors for the text classifiers: the mean vector of a text's words gives the
@@ -47,8 +47,8 @@ function vectorNames(dims: number): string[] {
 
 /**
  * Words to rows without a JavaScript string or Map entry per word: the words are one '\n'-joined
- * string, found through an open-addressing table of row numbers (FNV-1a, linear probing). A Map of
- * the 341 479 pre-trained words held ~60 MB of small objects that every major garbage collection
+ * string, found through an open-addressing table of row numbers (features.ts's FNV-1a, linear
+ * probing). A Map of the 341 479 pre-trained words held ~60 MB of small objects that every major garbage collection
  * walked, which showed in the scoring latency of a process that had just trained.
  */
 class WordIndex {
@@ -73,9 +73,7 @@ class WordIndex {
     for (let row = 0; row < rows; row++) {
       const from = this.starts[row] as number;
       const to = (this.starts[row + 1] as number) - 1;
-      let h = FNV_OFFSET;
-      for (let i = from; i < to; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME);
-      let slot = (h >>> 0) & this.mask;
+      let slot = hashString(text.slice(from, to)) & this.mask;
       let duplicate = false;
       for (; this.table[slot] !== -1; slot = (slot + 1) & this.mask) {
         if (this.sameAsRow(this.table[slot] as number, text, from, to)) {
@@ -96,9 +94,7 @@ class WordIndex {
   }
 
   get(word: string): number | undefined {
-    let h = FNV_OFFSET;
-    for (let i = 0; i < word.length; i++) h = Math.imul(h ^ word.charCodeAt(i), FNV_PRIME);
-    for (let slot = (h >>> 0) & this.mask; ; slot = (slot + 1) & this.mask) {
+    for (let slot = hashString(word) & this.mask; ; slot = (slot + 1) & this.mask) {
       const row = this.table[slot] as number;
       if (row === -1) return undefined;
       if (this.sameAsRow(row, word, 0, word.length)) return row;
@@ -109,9 +105,6 @@ class WordIndex {
     return this.text.slice(this.starts[row], (this.starts[row + 1] as number) - 1);
   }
 }
-
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
 
 /** Word vectors quantised to int8 (a quarter of float32's memory; the mean of a few words does not notice). */
 export class WordVectors {
@@ -150,10 +143,6 @@ export class WordVectors {
 
   get size(): number {
     return this.index.rows;
-  }
-
-  has(word: string): boolean {
-    return this.index.get(word) !== undefined;
   }
 
   /**

@@ -46,11 +46,13 @@ const wordPrefix: number[] = [];
 const wordSeed = (n: number): number => (wordPrefix[n] ??= hashString(`w${n}:`) | 0);
 const CHAR_SEED = hashString('c') | 0;
 
-/** Raw term counts in hashed space, before weighting; `normalised` may be passed when already computed. */
-export function countFeatures(text: string, cfg: FeatureConfig, normalised = normalise(text)): Map<number, number> {
+/**
+ * Raw term counts in hashed space, before weighting; `normalised` and its `words` (tokenize) may be
+ * passed when already computed.
+ */
+export function countFeatures(text: string, cfg: FeatureConfig, normalised = normalise(text), words = tokenize(normalised)): Map<number, number> {
   const mask = (1 << cfg.bits) - 1;
   const counts = new Map<number, number>();
-  const words = tokenize(normalised);
   if (cfg.wordNgrams) {
     const [wmin, wmax] = cfg.wordNgrams;
     for (let n = wmin; n <= wmax; n++) {

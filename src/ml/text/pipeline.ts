@@ -144,29 +144,33 @@ interface Prepared {
   extras: Extras;
   normalised: string;
   text: string;
-  /** Word tokens, for the word vectors (wordVectors specs only). */
-  tokens: string[] | null;
+  /** Word tokens of the normalised text: the n-grams' words, and the word vectors'. */
+  tokens: string[];
 }
 
 function prepare(spec: TaskSpec, text: string): Prepared {
   const normalised = normalise(text);
+  const tokens = tokenize(normalised);
   return {
-    counts: spec.features.map((f) => countFeatures(text, f, normalised)),
+    counts: spec.features.map((f) => countFeatures(text, f, normalised, tokens)),
     extras: spec.extras(text, normalised),
     normalised,
     text,
-    tokens: spec.wordVectors ? tokenize(normalised) : null,
+    tokens,
   };
 }
 
 /** The work on one text that every model shares: its normalised form and n-gram counts per feature configuration. */
 export interface SharedText {
   normalised: string;
+  /** Word tokens of `normalised`, tokenized once for every configuration and the word vectors. */
+  tokens: string[];
   counts: Map<string, Map<number, number>>;
 }
 
 export function shareText(text: string): SharedText {
-  return { normalised: normalise(text), counts: new Map() };
+  const normalised = normalise(text);
+  return { normalised, tokens: tokenize(normalised), counts: new Map() };
 }
 
 export interface Prediction {
@@ -203,7 +207,7 @@ function sharedCounts(shared: SharedText, text: string, k: Keyed, blocks: [Keyed
     const [w, c] = blocks;
     counts = new Map(sharedCounts(shared, text, w, null));
     for (const [key, v] of sharedCounts(shared, text, c, null)) counts.set(key, (counts.get(key) ?? 0) + v);
-  } else counts = countFeatures(text, k.features, shared.normalised);
+  } else counts = countFeatures(text, k.features, shared.normalised, shared.tokens);
   shared.counts.set(k.key, counts);
   return counts;
 }
@@ -241,7 +245,7 @@ export class TextClassifier {
   /** `shared` (from shareText) lets several models scoring the same text normalise and count it once. */
   predict(text: string, shared: SharedText = shareText(text)): Prediction {
     const extras = this.spec.extras(text, shared.normalised);
-    const dense = this.vectors ? this.vectors.table.mean(tokenize(shared.normalised), this.vectors.scale, this.vectors.buffer) : null;
+    const dense = this.vectors ? this.vectors.table.mean(shared.tokens, this.vectors.scale, this.vectors.buffer) : null;
     let probabilities: number[] | undefined;
     for (const part of this.parts) {
       const counts = sharedCounts(shared, text, part, part.blocks);
@@ -274,7 +278,7 @@ interface Fitted {
 
 /** A row's mean word vector when the fit has vectors (undefined: none, or no known word). */
 function denseOf(spec: TaskSpec, vectors: WordVectors | null, r: Prepared): DenseExtras | undefined {
-  if (!vectors || !r.tokens) return undefined;
+  if (!vectors) return undefined;
   return vectors.mean(r.tokens, spec.wordVectors?.scale ?? 1) ?? undefined;
 }
 
@@ -319,7 +323,7 @@ function fit(spec: TaskSpec, rows: Prepared[], y: number[], seed: number, progre
   let vectors: WordVectors | null = null;
   if (spec.wordVectors) {
     const words = new Set<string>();
-    for (const r of rows) for (const t of r.tokens ?? []) words.add(t);
+    for (const r of rows) for (const t of r.tokens) words.add(t);
     vectors = pretrainedVectors().subset(words, COMMON_WORDS);
   }
   const dense = rows.map((r) => denseOf(spec, vectors, r));
