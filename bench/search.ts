@@ -2,7 +2,7 @@
  * Search latency on a seeded, power-law data set.
  *
  *   npx tsx bench/search.ts [--users 10000] [--posts 200000] [--duration 10] [--connections 16]
- *                           [--warmup 2] [--seed 42] [--db-name sf_bench_search]
+ *                           [--warmup 2] [--seed 42] [--db-name sf_bench_search] [--search-cache 10]
  *
  * Method
  * - A fresh database: the embedded one in memory by default; with DATABASE_URL set, a new
@@ -12,6 +12,12 @@
  *   60-word vocabulary, so a common word ("video") matches a large share of all posts: the hard case.
  * - The app in this process, api role, LOG_LEVEL silent; autocannon in a child process at
  *   --connections, one run per query below (anonymous viewer), after a warm-up.
+ * - `--search-cache` is the app's SEARCH_CACHE_SECONDS (default: the app's default, 10): how long a
+ *   relevance ranking is reused. With it on, a query repeated for the whole run is ranked about once
+ *   per period, so the figures are those of popular queries; `--search-cache 0` ranks every request
+ *   (the cost of a query nobody asked for in the last period).
+ * - Each query is asked once before its run and the number of results on its first page printed,
+ *   so a query that finds nothing where it should (an empty vocabulary: no typo correction) shows.
  * - Prints req/s, p50 and p99 per query, and one JSON line with every figure and the worst p99.
  */
 import { randomBytes } from 'node:crypto';
@@ -38,6 +44,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     seed: { type: 'string', default: '42' },
     'db-name': { type: 'string' },
+    'search-cache': { type: 'string' },
   },
   strict: true,
 });
@@ -94,7 +101,7 @@ async function main(): Promise<void> {
     const loadAvg = Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
     console.log(`search: ${os.cpus().length} cores (shared with other work: figures are indicative), node ${process.version}, ${nUsers} users, ${nPosts} posts, ${connections} connections, ${durationS} s per query, load average ${loadAvg}`);
     const config = loadConfig(
-      { NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '1000000', RATE_LIMIT_WINDOW_MS: '1000', DATABASE_URL: db.url, REDIS_URL: process.env.REDIS_URL, SECRET_KEY: keptDatabaseSecret(args['db-name']) },
+      { NODE_ENV: 'production', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', RATE_LIMIT_MAX: '1000000', RATE_LIMIT_WINDOW_MS: '1000', DATABASE_URL: db.url, REDIS_URL: process.env.REDIS_URL, SECRET_KEY: keptDatabaseSecret(args['db-name']), SEARCH_CACHE_SECONDS: args['search-cache'] },
       { persistSecret: false },
     );
     server = await startServer(config, createLogger('silent'), ['api'], { pgliteInMemory: true, cacheKeyPrefix: `sf-bench:${randomBytes(4).toString('hex')}:`, onProgress: () => {} });
@@ -112,8 +119,10 @@ async function main(): Promise<void> {
       console.log(`seeded ${seeded.rows} rows in ${(seeded.ms / 1000).toFixed(1)} s`);
       await deps.database.query('analyze');
     }
-    // The seeder bulk-inserts (no domain events): build the search vocabularies as the nightly job would.
-    const { rows: vocab } = await deps.database.query<{ n: number }>('select count(*)::int as n from search_terms');
+    // The seeder bulk-inserts (no domain events): build the search vocabularies as the nightly job
+    // would. A kept database may hold a few terms learnt from posts made since (bench/feed posts
+    // some), which is not a vocabulary of the seeded posts: rebuild unless a common word is counted.
+    const { rows: vocab } = await deps.database.query<{ n: number }>('select count(*)::int as n from search_terms where docs >= 100');
     if (Number(vocab[0]!.n) === 0) {
       const t0 = performance.now();
       const terms = await rebuildTerms(deps.database.db);
@@ -122,18 +131,22 @@ async function main(): Promise<void> {
     const { rows } = await deps.database.query<{ n: number }>('select count(*)::int as n from posts');
     console.log(`posts in the database: ${rows[0]!.n}`);
     loadgen = await startLoadgen('child');
-    const results: Record<string, { rps: number; p50: number; p99: number; requests: number }> = {};
+    console.log(`search cache: ${deps.config.searchCacheSeconds} s`);
+    const results: Record<string, { rps: number; p50: number; p99: number; requests: number; found: number }> = {};
     for (const [title, url] of QUERIES) {
       const req = { title, url: `${server.url}${url}`, connections, durationS };
+      // Items on the first page, over every list the answer has (posts, users, hashtags, videos).
+      const body = (await (await fetch(req.url)).json()) as Record<string, { items?: unknown[] } | unknown[]>;
+      const found = Object.values(body).reduce((n, v) => n + (Array.isArray(v) ? v.length : (v.items?.length ?? 0)), 0);
       if (warmupS > 0) await loadgen.run({ ...req, durationS: warmupS });
       const res: LoadResult = await loadgen.run(req);
       if (res.errors > 0 || res.non2xx > 0) throw new Error(`${title}: ${res.non2xx} non-2xx and ${res.errors} errors`);
-      console.log(`${title.padEnd(28)} ${res.rps.toFixed(1).padStart(8)} req/s   p50 ${res.p50.toFixed(1).padStart(7)} ms   p99 ${res.p99.toFixed(1).padStart(7)} ms   ${url}`);
-      results[title] = { rps: res.rps, p50: res.p50, p99: res.p99, requests: res.requests };
+      console.log(`${title.padEnd(28)} ${res.rps.toFixed(1).padStart(8)} req/s   p50 ${res.p50.toFixed(1).padStart(7)} ms   p99 ${res.p99.toFixed(1).padStart(7)} ms   ${String(found).padStart(3)} found   ${url}`);
+      results[title] = { rps: res.rps, p50: res.p50, p99: res.p99, requests: res.requests, found };
     }
     const worstP99 = Math.max(...Object.values(results).map((r) => r.p99));
     console.log(`worst p99 ${worstP99} ms (target < 50 ms at 16 connections over 1M posts on PostgreSQL)`);
-    console.log(JSON.stringify({ bench: 'search', date: new Date().toISOString(), cores: os.cpus().length, loadAvg, database: deps.database.kind, users: nUsers, posts: rows[0]!.n, connections, durationS, results, worstP99 }));
+    console.log(JSON.stringify({ bench: 'search', date: new Date().toISOString(), cores: os.cpus().length, loadAvg, database: deps.database.kind, users: nUsers, posts: rows[0]!.n, connections, durationS, searchCacheSeconds: deps.config.searchCacheSeconds, results, worstP99 }));
   } finally {
     await loadgen?.close().catch(() => {});
     await server?.stop().catch(() => {});

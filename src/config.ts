@@ -30,6 +30,8 @@ export interface Config {
   jobs: { concurrency: number; retryLimit: number; retryDelaySeconds: number };
   shutdownTimeoutMs: number;
   signedUrlTtlSeconds: number;
+  /** How long a relevance ranking of search results is reused (0: never). */
+  searchCacheSeconds: number;
   /** Where links in emails point (a web client); defaults to PUBLIC_URL. */
   appUrl: string;
   auth: AuthConfig;
@@ -344,6 +346,7 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     },
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100, 600_000),
     signedUrlTtlSeconds: int(env, 'SIGNED_URL_TTL_SECONDS', 3600, 10, 7 * 86_400),
+    searchCacheSeconds: int(env, 'SEARCH_CACHE_SECONDS', 10, 0, 3600),
     appUrl: (url(env, 'APP_URL', ['http:', 'https:']) ?? publicUrl).replace(/\/+$/, ''),
     auth: {
       accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { SignJWT, generateKeyPair, importJWK, type JWK } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Sealer } from '../../src/modules/auth/crypto.js';
 import { signingKeys } from '../../src/modules/auth/tables.js';
 import { servicesFor } from '../../src/modules/services.js';
@@ -29,6 +29,16 @@ async function activePrivateKey(): Promise<{ kid: string; key: Awaited<ReturnTyp
   const [row] = await env.deps.database.db.select().from(signingKeys).where(eq(signingKeys.kid, kid));
   const jwk = JSON.parse(new Sealer(env.config.secretKey, 'signing-keys').open(row!.privateJwk)) as JWK;
   return { kid, key: await importJWK(jwk, 'EdDSA') };
+}
+
+/** An access token for ana signed with the active key, as the server would make it unless told otherwise. */
+async function signedToken(opts: { issuedAt?: number; expires: number | string; audience?: string }): Promise<string> {
+  const { kid, key } = await activePrivateKey();
+  const jwt = new SignJWT({ sid: payloadOf(ana.accessToken).sid as string }).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid }).setSubject(ana.id).setIssuer(env.config.publicUrl);
+  jwt.setAudience(opts.audience ?? 'social-flow');
+  if (opts.issuedAt !== undefined) jwt.setIssuedAt(opts.issuedAt);
+  else jwt.setIssuedAt();
+  return jwt.setExpirationTime(opts.expires).sign(key);
 }
 
 async function me(token: string) {
@@ -76,38 +86,32 @@ describe('access tokens', () => {
   });
 
   it('an expired token is refused with its own code', async () => {
-    const { kid, key } = await activePrivateKey();
     const now = Math.floor(Date.now() / 1000);
-    const expired = await new SignJWT({ sid: payloadOf(ana.accessToken).sid as string })
-      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
-      .setSubject(ana.id)
-      .setIssuer(env.config.publicUrl)
-      .setAudience('social-flow')
-      .setIssuedAt(now - 3600)
-      .setExpirationTime(now - 1800)
-      .sign(key);
-    const res = await me(expired);
+    const res = await me(await signedToken({ issuedAt: now - 3600, expires: now - 1800 }));
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('auth.token_expired');
     // The same key and claims, not expired, pass: the refusal is about time only.
-    const fresh = await new SignJWT({ sid: payloadOf(ana.accessToken).sid as string })
-      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
-      .setSubject(ana.id)
-      .setIssuer(env.config.publicUrl)
-      .setAudience('social-flow')
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .sign(key);
-    expect((await me(fresh)).status).toBe(200);
-    const wrongAudience = await new SignJWT({ sid: payloadOf(ana.accessToken).sid as string })
-      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid })
-      .setSubject(ana.id)
-      .setIssuer(env.config.publicUrl)
-      .setAudience('another-service')
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .sign(key);
-    expect((await me(wrongAudience)).status).toBe(401);
+    expect((await me(await signedToken({ expires: '5m' }))).status).toBe(200);
+    expect((await me(await signedToken({ expires: '5m', audience: 'another-service' }))).status).toBe(401);
+  });
+
+  it('a token verified before is refused once it expires (the verified-token cache checks expiry on every use)', async () => {
+    const token = await signedToken({ expires: '2m' });
+    expect((await me(token)).status).toBe(200);
+    expect((await me(token)).status).toBe(200);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 3 * 60_000);
+      const res = await me(token);
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('auth.token_expired');
+    } finally {
+      vi.useRealTimers();
+    }
+    // A cached token's text still has to match exactly: one changed signature character is a new, unverified token.
+    const [h, p, s] = parts(ana.accessToken);
+    expect((await me(ana.accessToken)).status).toBe(200);
+    expect((await me(`${h}.${p}.${s.slice(0, -2)}${s.at(-2) === 'A' ? 'B' : 'A'}${s.at(-1)}`)).status).toBe(401);
   });
 
   it('malformed Authorization headers are 401, not 500', async () => {

@@ -66,6 +66,12 @@ export interface HashtagHit {
 
 export interface SearchBackend {
   readonly kind: string;
+  /**
+   * The most matches a relevance ranking holds (the PostgreSQL backend ranks the newest this many):
+   * asked for that many rows with no `after`, posts() and videos() return the whole ranking, which
+   * the service may keep and page through itself (SEARCH_CACHE_SECONDS).
+   */
+  readonly relevanceWindow: number;
   posts(query: PostQuery): Promise<{ id: string; key: SearchKey }[]>;
   /** Finished (`ready`), listed, unmoderated videos only; the service applies the viewer's rules. */
   videos(query: VideoQuery): Promise<{ id: string; key: SearchKey }[]>;

@@ -1,4 +1,4 @@
-import { executeRaw, type Database, type Tx } from '../../platform/db/index.js';
+import { executeRaw, type Database, type Executor } from '../../platform/db/index.js';
 import type { HashtagHit, NameQuery, PostQuery, SearchBackend, SearchKey, SuggestQuery, VideoQuery } from './backend.js';
 import { correctedQuery, prefixLexeme } from './terms.js';
 
@@ -16,7 +16,6 @@ import { correctedQuery, prefixLexeme } from './terms.js';
  * - hashtags: trigram similarity and prefix on the hashtag vocabulary (search_hashtags).
  * Every value goes in as a bind parameter; LIKE patterns escape their wildcards.
  */
-const NAME_SIMILARITY = 0.3;
 /** Matches ranked by relevance: the newest this many (see posts()). */
 export const RELEVANCE_WINDOW = 1000;
 
@@ -53,19 +52,20 @@ function listedVideos(values: unknown[], viewerId: string | null): string[] {
 
 export class PostgresSearchBackend implements SearchBackend {
   readonly kind = 'postgres';
+  readonly relevanceWindow = RELEVANCE_WINDOW;
 
   constructor(private readonly database: Database) {}
 
-  /** The thresholds are set per transaction (SET LOCAL), so they never leak to other queries on a pooled connection. */
-  private inTx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.database.transaction(async (tx) => {
-      await executeRaw(tx, `select set_config('pg_trgm.similarity_threshold', $1, true)`, [String(NAME_SIMILARITY)]);
-      return fn(tx);
-    });
+  /**
+   * Search statements run on the pool, outside transactions: the trigram threshold of `%`
+   * (TRIGRAM_SIMILARITY) is a session setting every connection starts with (platform/db).
+   */
+  private run<T>(fn: (ex: Executor) => Promise<T>): Promise<T> {
+    return fn(this.database.db);
   }
 
   async posts(query: PostQuery): Promise<{ id: string; key: SearchKey }[]> {
-    return this.inTx(async (tx) => {
+    return this.run(async (tx) => {
       const tsq = await correctedQuery(tx, queryWords(query.q));
       if (!tsq) return [];
       const values: unknown[] = [tsq];
@@ -112,7 +112,7 @@ export class PostgresSearchBackend implements SearchBackend {
   }
 
   async videos(query: VideoQuery): Promise<{ id: string; key: SearchKey }[]> {
-    return this.inTx(async (tx) => {
+    return this.run(async (tx) => {
       const tsq = await correctedQuery(tx, queryWords(query.q));
       if (!tsq) return [];
       const values: unknown[] = [tsq];
@@ -165,7 +165,7 @@ export class PostgresSearchBackend implements SearchBackend {
     const words = queryWords(query.q);
     const last = words.at(-1);
     if (!last) return [];
-    return this.inTx(async (tx) => {
+    return this.run(async (tx) => {
       // The words typed before the last are whole (typo-corrected as in search); the last one is
       // still being typed, so it matches as a prefix of any stored lexeme.
       const head = words.length > 1 ? await correctedQuery(tx, words.slice(0, -1)) : null;
@@ -194,7 +194,7 @@ export class PostgresSearchBackend implements SearchBackend {
     const q = query.q.toLowerCase();
     const sim = `greatest(similarity(lower(u.username), $1), coalesce(similarity(lower(u.display_name), $1), 0))`;
     const active = `(u.state = 'active' or (u.state = 'suspended' and u.suspended_until <= now()))`;
-    const tier = (tx: Tx, score: string, match: string, after: SearchKey | null, limit: number) => {
+    const tier = (tx: Executor, score: string, match: string, after: SearchKey | null, limit: number) => {
       const values: unknown[] = [q, likePrefix(q)];
       let page = '';
       if (after) {
@@ -208,7 +208,7 @@ export class PostgresSearchBackend implements SearchBackend {
         values,
       );
     };
-    const rows = await this.inTx(async (tx) => {
+    const rows = await this.run(async (tx) => {
       const out: { id: string; score: number }[] = [];
       const inPrefixTier = !query.after || query.after.score >= 2;
       if (inPrefixTier) {
@@ -238,7 +238,7 @@ export class PostgresSearchBackend implements SearchBackend {
         from search_hashtags h
         where (h.tag % $1 or h.tag like $2) and h.posts > 0
       ) s ${page} order by score desc, tag desc limit $${values.length}`;
-    const { rows } = await this.inTx((tx) => executeRaw<{ tag: string; posts: number; score: number }>(tx, sql, values));
+    const { rows } = await this.run((tx) => executeRaw<{ tag: string; posts: number; score: number }>(tx, sql, values));
     return rows.map((r) => ({ tag: r.tag, posts: Number(r.posts), key: { score: Number(r.score), id: r.tag } }));
   }
 }

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Deps } from '../../platform/deps.js';
 import { badRequest } from '../../platform/errors.js';
 import { relationsOf } from '../graph/relations.js';
@@ -98,6 +99,14 @@ async function pageOf<T>(
   return { items, nextCursor: after ? encodeKey(after) : null };
 }
 
+/** Answers kept per process (a ranking is at most the backend's relevanceWindow ids, ~100 KB). */
+const CACHED_ANSWERS = 256;
+
+type Ranking = { id: string; key: SearchKey }[];
+
+/** Whether `k` comes after `after` in a ranking's order (score descending, then id descending). */
+const rankedAfter = (k: SearchKey, after: SearchKey) => k.score < after.score || (k.score === after.score && k.id < after.id);
+
 /** A video title offered while typing: open it with GET /api/v1/videos/:id. */
 export interface VideoSuggestion {
   id: string;
@@ -105,10 +114,52 @@ export interface VideoSuggestion {
 }
 
 export class SearchService {
+  /**
+   * Answers reused for SEARCH_CACHE_SECONDS, by query: whole relevance rankings and first pages of
+   * hashtags. A relevance skeleton ranks up to relevanceWindow matches (the costly part of a
+   * search: tens of milliseconds of database work for a common word); every page of it and every
+   * repeat of a popular query within the period is then cut from the one ranking, and pages of one
+   * ranking never shift under a reader while new posts arrive. Rankings hold ids only: hydration and
+   * the rules run per request and viewer, so a post deleted, hidden or blocked since is still left
+   * out; a new match shows once the ranking expires. In-flight answers are shared, so a burst of
+   * one query runs it once. Null when the setting is 0.
+   */
+  private readonly answers: LRUCache<string, Promise<unknown>> | null;
+
   constructor(
     private readonly deps: Deps,
     private readonly backend: SearchBackend,
-  ) {}
+  ) {
+    const seconds = deps.config.searchCacheSeconds;
+    this.answers = seconds > 0 ? new LRUCache({ max: CACHED_ANSWERS, ttl: seconds * 1000 }) : null;
+  }
+
+  /** `make()`'s answer, reused for the cache period (a failure is not kept). */
+  private remember<T>(key: string, make: () => Promise<T>): Promise<T> {
+    const answers = this.answers;
+    if (!answers) return make();
+    let answer = answers.get(key) as Promise<T> | undefined;
+    if (!answer) {
+      const made = make();
+      answers.set(key, made);
+      made.catch(() => answers.get(key) === made && answers.delete(key));
+      answer = made;
+    }
+    return answer;
+  }
+
+  /**
+   * The skeleton of a relevance search: pages cut from the query's remembered ranking (the
+   * backend's first `relevanceWindow` rows), or `page` itself when nothing is remembered.
+   */
+  private ranked(key: string, page: (after: SearchKey | null, n: number) => Promise<Ranking>): (after: SearchKey | null, n: number) => Promise<Ranking> {
+    if (!this.answers) return page;
+    return async (after, n) => {
+      const all = await this.remember(key, () => page(null, this.backend.relevanceWindow));
+      const start = after ? all.findIndex((r) => rankedAfter(r.key, after)) : 0;
+      return start < 0 ? [] : all.slice(start, start + n);
+    };
+  }
 
   async search(viewerId: string | null, input: SearchInput): Promise<SearchResult> {
     const q = normaliseQuery(input.q);
@@ -120,24 +171,28 @@ export class SearchService {
     const { minDuration, maxDuration } = input;
     if (minDuration !== undefined && maxDuration !== undefined && minDuration > maxDuration)
       throw badRequest('search.invalid_duration_range', 'minDuration must not be more than maxDuration', { errors: [{ field: 'minDuration', message: 'is more than maxDuration' }] });
-    const out: SearchResult = {};
     const want = (t: SearchType) => input.type === 'all' || input.type === t;
-    if (want('posts')) {
-      const after = input.cursor ? decodeKey(input.cursor, UUID) : null;
-      if (after && input.sort === 'recent' && after.score !== 0) throw invalidCursor();
-      out.posts = await this.posts(viewerId, { q, sort: input.sort, since, until, limit: input.limit }, after);
-    }
-    if (want('videos')) {
-      const after = input.cursor ? decodeKey(input.cursor, UUID) : null;
-      // A recent-order video key is a publication time in microseconds: a whole, positive number.
-      if (after && input.sort === 'recent' && !(Number.isSafeInteger(after.score) && after.score > 0)) throw invalidCursor();
-      out.videos = await this.videos(viewerId, { q, sort: input.sort, since, until, minDuration, maxDuration, limit: input.limit }, after);
-    }
-    if (want('users')) out.users = await this.users(viewerId, q, input.limit, input.cursor ? decodeKey(input.cursor, UUID) : null);
-    if (want('hashtags')) {
-      const tagQ = q.replace(/^#+/, '');
-      out.hashtags = tagQ ? await this.hashtags(tagQ, input.limit, input.cursor ? decodeKey(input.cursor, TAG) : null) : { items: [], nextCursor: null };
-    }
+    const cursor = input.cursor;
+    // Keys first (a bad cursor is a 400 before any work), then the kinds asked for, side by side.
+    const postsAfter = want('posts') && cursor ? decodeKey(cursor, UUID) : null;
+    if (postsAfter && input.sort === 'recent' && postsAfter.score !== 0) throw invalidCursor();
+    const videosAfter = want('videos') && cursor ? decodeKey(cursor, UUID) : null;
+    // A recent-order video key is a publication time in microseconds: a whole, positive number.
+    if (videosAfter && input.sort === 'recent' && !(Number.isSafeInteger(videosAfter.score) && videosAfter.score > 0)) throw invalidCursor();
+    const usersAfter = want('users') && cursor ? decodeKey(cursor, UUID) : null;
+    const tagQ = q.replace(/^#+/, '');
+    const tagsAfter = want('hashtags') && cursor ? decodeKey(cursor, TAG) : null;
+    const [posts, videos, users, hashtags] = await Promise.all([
+      want('posts') ? this.posts(viewerId, { q, sort: input.sort, since, until, limit: input.limit }, postsAfter) : undefined,
+      want('videos') ? this.videos(viewerId, { q, sort: input.sort, since, until, minDuration, maxDuration, limit: input.limit }, videosAfter) : undefined,
+      want('users') ? this.users(viewerId, q, input.limit, usersAfter) : undefined,
+      want('hashtags') ? (tagQ ? this.hashtags(tagQ, input.limit, tagsAfter) : { items: [], nextCursor: null }) : undefined,
+    ]);
+    const out: SearchResult = {};
+    if (posts) out.posts = posts;
+    if (videos) out.videos = videos;
+    if (users) out.users = users;
+    if (hashtags) out.hashtags = hashtags;
     return out;
   }
 
@@ -148,9 +203,8 @@ export class SearchService {
   async suggest(viewerId: string | null, raw: string): Promise<{ users: PublicUser[]; hashtags: HashtagResult[]; videos: VideoSuggestion[] }> {
     const q = normaliseQuery(raw).replace(/^[@#]+/, '');
     if (!q) return { users: [], hashtags: [], videos: [] };
-    const [users, hashtags] = [await this.users(viewerId, q, 5, null), await this.hashtags(q, 5, null)];
-    // A few spare ids: the rules below may drop some (followers-only, blocked or muted creators).
-    const ids = await this.backend.videoSuggestions({ q, viewerId, limit: 10 });
+    // A few spare video ids: the rules below may drop some (followers-only, blocked or muted creators).
+    const [users, hashtags, ids] = await Promise.all([this.users(viewerId, q, 5, null), this.hashtags(q, 5, null), this.backend.videoSuggestions({ q, viewerId, limit: 10 })]);
     const visible = await visibleVideoRows(this.deps.database.db, viewerId, ids, 'list');
     const videos = ids
       .map((id) => visible.get(id)?.video)
@@ -163,8 +217,10 @@ export class SearchService {
   private posts(viewerId: string | null, q: { q: string; sort: SearchSort; since: Date | undefined; until: Date | undefined; limit: number }, after: SearchKey | null): Promise<PostPage> {
     const { hydrator } = postsServicesFor(this.deps);
     // 'hashtag' is the discovery context: unlisted posts and muted authors stay out, as in hashtag feeds.
+    const page = (a: SearchKey | null, n: number) => this.backend.posts({ ...q, after: a, limit: n });
+    const skeleton = q.sort === 'relevance' ? this.ranked(`posts ${JSON.stringify([q.q, q.since, q.until])}`, page) : page;
     return pageOf<PresentedPost>(
-      (a, n) => this.backend.posts({ ...q, after: a, limit: n }),
+      skeleton,
       (ids) => hydrator.present(viewerId, ids, 'hashtag'),
       q.limit,
       after,
@@ -180,8 +236,11 @@ export class SearchService {
     // The videos module's own rules in the `list` context: private (owner only), followers-only,
     // blocked and muted creators, inactive owners; the backend already left out unlisted,
     // unfinished and moderated videos.
+    // The backend's video skeleton depends on the viewer (their own private videos): one ranking per viewer.
+    const page = (a: SearchKey | null, n: number) => this.backend.videos({ ...q, viewerId, after: a, limit: n });
+    const skeleton = q.sort === 'relevance' ? this.ranked(`videos ${JSON.stringify([viewerId, q.q, q.since, q.until, q.minDuration, q.maxDuration])}`, page) : page;
     return pageOf<PresentedVideo>(
-      (a, n) => this.backend.videos({ ...q, viewerId, after: a, limit: n }),
+      skeleton,
       (ids) => videos.present(viewerId, ids, 'list'),
       q.limit,
       after,
@@ -191,8 +250,10 @@ export class SearchService {
   private users(viewerId: string | null, q: string, limit: number, after: SearchKey | null): Promise<Page<PublicUser>> {
     const { users } = postsServicesFor(this.deps);
     const ttl = this.deps.config.signedUrlTtlSeconds;
+    // First pages of people are what as-you-type asks for, over and over: remembered like rankings
+    // (ids only; the block rule and presentation run per request).
     return pageOf<PublicUser>(
-      (a, n) => this.backend.users({ q, after: a, limit: n }),
+      (a, n) => (a ? this.backend.users({ q, after: a, limit: n }) : this.remember(`users ${JSON.stringify([q, n])}`, () => this.backend.users({ q, after: a, limit: n }))),
       async (ids) => {
         const [rows, rel] = await Promise.all([users.byIds(ids), relationsOf(this.deps.database.db, viewerId, ids)]);
         const out = new Map<string, PublicUser>();
@@ -205,7 +266,9 @@ export class SearchService {
   }
 
   private async hashtags(q: string, limit: number, after: SearchKey | null): Promise<Page<HashtagResult>> {
-    const rows = await this.backend.hashtags({ q: q.toLowerCase(), after, limit: limit + 1 });
+    const query = { q: q.toLowerCase(), after, limit: limit + 1 };
+    // First pages are what as-you-type asks for, over and over: remembered like rankings.
+    const rows = after ? await this.backend.hashtags(query) : await this.remember(`hashtags ${JSON.stringify([query.q, query.limit])}`, () => this.backend.hashtags(query));
     const items = rows.slice(0, limit).map((r) => ({ tag: r.tag, posts: r.posts }));
     return { items, nextCursor: rows.length > limit ? encodeKey(rows[limit - 1]!.key) : null };
   }

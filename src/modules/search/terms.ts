@@ -1,8 +1,7 @@
-import { executeRaw, type Executor } from '../../platform/db/index.js';
+import { executeRaw, TRIGRAM_SIMILARITY, type Executor } from '../../platform/db/index.js';
 
 /** Similar vocabulary terms tried for a word the vocabulary does not know (pg_trgm similarity). */
 const ALTERNATIVES = 3;
-const TERM_SIMILARITY = 0.3;
 
 /** Count the lexemes of one post's text into the vocabulary. */
 export async function addTerms(ex: Executor, text: string): Promise<void> {
@@ -68,11 +67,15 @@ export async function correctedQuery(ex: Executor, words: string[]): Promise<str
   if (words.length === 0) return null;
   const { rows } = await executeRaw<{ w: string; lex: string | null; known: boolean; alts: string[] | null }>(
     ex,
-    `select w, lex, exists (select 1 from search_terms t where t.term = lex) as known,
-            array(select t.term from search_terms t where t.term % w and similarity(t.term, w) >= $2
-                  order by similarity(t.term, w) desc, t.docs desc limit $3) as alts
-       from (select w, (tsvector_to_array(to_tsvector('english', w)))[1] as lex from unnest($1::text[]) as w) q`,
-    [words, TERM_SIMILARITY, ALTERNATIVES],
+    // Alternatives only for words the vocabulary does not know: finding them compares the word with
+    // every term (a few milliseconds on a vocabulary of thousands), and a known word needs none.
+    `select w, lex, known,
+            case when known then null else
+              array(select t.term from search_terms t where t.term % w and similarity(t.term, w) >= $2
+                    order by similarity(t.term, w) desc, t.docs desc limit $3) end as alts
+       from (select w, lex, exists (select 1 from search_terms t where t.term = lex) as known
+               from (select w, (tsvector_to_array(to_tsvector('english', w)))[1] as lex from unnest($1::text[]) as w) q0) q`,
+    [words, TRIGRAM_SIMILARITY, ALTERNATIVES],
   );
   const groups: string[] = [];
   for (const r of rows) {

@@ -166,6 +166,15 @@ function lockDataDir(dir: string): () => void {
   throw new Error(`could not lock ${dir}`);
 }
 
+/**
+ * pg_trgm's similarity threshold, the bound of its `%` operator, set on every connection as it
+ * opens (session level): search (modules/search) matches names, hashtags and typos with `%`. 0.3
+ * is the extension's own default too; setting it keeps a server configured otherwise from changing
+ * search results, without a transaction per search to SET LOCAL it.
+ */
+export const TRIGRAM_SIMILARITY = 0.3;
+const SESSION_SETUP = `set pg_trgm.similarity_threshold = ${TRIGRAM_SIMILARITY}`;
+
 async function openPglite(dir: string | undefined, loadDataDir: Blob | undefined): Promise<Database> {
   let unlock = () => {};
   if (dir) {
@@ -179,6 +188,7 @@ async function openPglite(dir: string | undefined, loadDataDir: Blob | undefined
     unlock();
     throw err;
   }
+  await client.exec(SESSION_SETUP);
   const db = drizzlePglite({ client, schema, casing: 'snake_case' }) as unknown as Db;
   return {
     kind: 'pglite',
@@ -207,7 +217,16 @@ async function openPglite(dir: string | undefined, loadDataDir: Blob | undefined
 }
 
 async function openPostgres(url: string, max: number, applicationName: string): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max, application_name: applicationName, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    application_name: applicationName,
+    connectionTimeoutMillis: 5000,
+    // Awaited by the pool before it hands a new connection out; a failure ends that connection.
+    onConnect: async (client) => {
+      await client.query(SESSION_SETUP);
+    },
+  });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = drizzlePg({ client: pool, schema, casing: 'snake_case' }) as unknown as Db;
