@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeedService, feedServiceFor, useFeedService } from '../../src/modules/feed/service.js';
-import { timelineKey } from '../../src/modules/feed/fanout.js';
+import { newestFirst, timelineKey } from '../../src/modules/feed/fanout.js';
 import { blocks, follows } from '../../src/modules/graph/tables.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
 import { injectClient, type Call } from '../support/auth.js';
@@ -70,6 +70,19 @@ async function fanoutIdle(timeoutMs = 20_000) {
 }
 
 const cachedIds = (u: GraphUser) => env.deps.cache.cache.listRange(timelineKey(u.id), 0, -1);
+
+describe('newestFirst', () => {
+  it('keeps an ordered list as it is (a copy) and sorts and de-duplicates one that is not', () => {
+    const ordered = ['c', 'b', 'a'];
+    const out = newestFirst(ordered);
+    expect(out).toEqual(['c', 'b', 'a']);
+    expect(out).not.toBe(ordered);
+    expect(newestFirst(['b', 'c', 'a', 'c'])).toEqual(['c', 'b', 'a']);
+    expect(newestFirst(['c', 'c', 'a'])).toEqual(['c', 'a']);
+    expect(newestFirst(new Set(['a', 'b']))).toEqual(['b', 'a']);
+    expect(newestFirst([])).toEqual([]);
+  });
+});
 
 describe('home feed', () => {
   it('shows the posts of followed accounts (pushed by the fan-out) and the viewer’s own', async () => {

@@ -60,7 +60,6 @@ export class FeedService {
 
   async home(viewerId: string, paging: Paging): Promise<PostPage> {
     const mine = this.graph.followeesSql(viewerId, { self: true });
-    const big = this.graph.followeesSql(viewerId, { minFollowers: this.maxFollowers });
     const load = (limit: number) => this.posts.reader.timelineIds(mine, null, limit);
     // The viewer's cached relation sets (their followees among them) and the timeline: one
     // pipelined round trip to Redis when both are warm.
@@ -74,7 +73,8 @@ export class FeedService {
     const skeleton = async (after: string | null, n: number): Promise<string[]> => {
       const cached = (after ? timeline.filter((id) => id < after) : timeline).slice(0, n);
       // Followees at or above the threshold were never pushed: their newest posts are merged here.
-      const parts = [cached, await this.posts.reader.timelineIds(big, after, n)];
+      const big = await this.posts.reader.preparedTimelineIds('feed.big-followees', GraphService.FOLLOWEES_WITH_AT_LEAST, [viewerId, this.maxFollowers], after, n);
+      const parts = [cached, big];
       if (floor && cached.length < n) parts.push(await this.posts.reader.timelineIds(mine, after && after < floor ? after : floor, n));
       return newestFirst(parts.flat()).slice(0, n);
     };

@@ -9,7 +9,7 @@ import { users, type UserRow } from '../users/tables.js';
 import { bumpStats, statsOf, type StatsDelta } from './counters.js';
 import { decodeGraphCursor, encodeGraphCursor } from './cursor.js';
 import { isBlockedEitherWay, type Relation } from './relations.js';
-import { blocks, followRequests, follows, mutes, userStats } from './tables.js';
+import { blocks, followRequests, follows, mutes } from './tables.js';
 import { ViewerRelations } from './viewer-relations.js';
 
 export type FollowState = 'following' | 'requested';
@@ -109,14 +109,17 @@ export class GraphService {
   }
 
   /**
-   * The accounts `userId` follows as a subquery for another module's statement (one round trip
-   * instead of fetching the ids first): with `self`, `userId` too; with `minFollowers`, only
-   * followees with at least that many followers (the stored counter).
+   * Raw SQL text selecting the followees of `$1` with at least `$2` followers (the stored counter),
+   * for prepared statements that embed it (feed: the authors merged at read time).
    */
-  followeesSql(userId: string, opts: { self?: boolean; minFollowers?: number } = {}): SQL {
-    if (opts.minFollowers !== undefined) {
-      return sql`select f.followee_id from ${follows} f join ${userStats} s on s.user_id = f.followee_id where f.follower_id = ${userId} and s.followers >= ${opts.minFollowers}`;
-    }
+  static readonly FOLLOWEES_WITH_AT_LEAST =
+    'select f.followee_id from follows f join user_stats s on s.user_id = f.followee_id where f.follower_id = $1 and s.followers >= $2';
+
+  /**
+   * The accounts `userId` follows as a subquery for another module's statement (one round trip
+   * instead of fetching the ids first): with `self`, `userId` too.
+   */
+  followeesSql(userId: string, opts: { self?: boolean } = {}): SQL {
     const followees = sql`select followee_id from ${follows} where follower_id = ${userId}`;
     return opts.self ? sql`select ${userId}::uuid union all ${followees}` : followees;
   }

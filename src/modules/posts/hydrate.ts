@@ -1,5 +1,5 @@
 import { eq, inArray, sql } from 'drizzle-orm';
-import { executeRaw, type Executor } from '../../platform/db/index.js';
+import { type Executor } from '../../platform/db/index.js';
 import { RowSnapshots } from '../../platform/db/row-snapshots.js';
 import type { Deps } from '../../platform/deps.js';
 import { relationsOf } from '../graph/relations.js';
@@ -123,7 +123,7 @@ export class PostsHydrator {
    * the rows whose snapshot is missing or out of date.
    */
   private async load(ids: string[], viewerId: string | null): Promise<{ refs: Map<string, PostSnapshot>; authors: Map<string, UserRow>; viewer: ViewerState | null }> {
-    const { rows } = await executeRaw<{ k: 'p' | 'u' | 'l' | 's' | 'r'; id: string; v: string | null }>(this.db, VERSIONS_SQL, [ids, viewerId, viewerId ? ids : []]);
+    const { rows } = await this.deps.database.prepared<{ k: 'p' | 'u' | 'l' | 's' | 'r'; id: string; v: string | null }>('posts.versions', VERSIONS_SQL, [ids, viewerId, viewerId ? ids : []]);
     const viewer: ViewerState = { liked: new Set(), saved: new Set(), reposted: new Set() };
     const refs = new Map<string, PostSnapshot>();
     const userVersions = new Map<string, string>();

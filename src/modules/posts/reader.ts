@@ -145,6 +145,20 @@ export class PostsReader {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * timelineIds for the authors the raw SQL `authorsSql` selects from its parameters `$1` and `$2`
+   * (GraphService.FOLLOWEES_WITH_AT_LEAST), as a prepared statement named after `name`: the home
+   * feed runs it on every page.
+   */
+  async preparedTimelineIds(name: string, authorsSql: string, params: [unknown, unknown], before: string | null, limit: number): Promise<string[]> {
+    if (limit <= 0) return [];
+    const base = `select id from posts where author_id in (${authorsSql}) and deleted_at is null and reply_to_id is null`;
+    const { rows } = before
+      ? await this.deps.database.prepared<{ id: string }>(`${name}.before`, `${base} and id < $3 order by id desc limit $4`, [...params, before, limit])
+      : await this.deps.database.prepared<{ id: string }>(name, `${base} order by id desc limit $3`, [...params, limit]);
+    return rows.map((r) => r.id);
+  }
+
   /** What the fan-out needs to know about a post: its author, and whether it belongs in timelines at all. */
   async fanoutInfo(id: string): Promise<{ authorId: string; timeline: boolean } | undefined> {
     const [p] = await this.db.select({ authorId: posts.authorId, replyToId: posts.replyToId, deletedAt: posts.deletedAt }).from(posts).where(eq(posts.id, id));

@@ -28,6 +28,13 @@ export interface Database {
   db: Db;
   /** Parameterised raw SQL ($1, $2 ...) on the database (infrastructure: jobs, health). */
   query<T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<RawResult<T>>;
+  /**
+   * A statement the hot read paths run on every request, by a unique `name` (one text per name).
+   * PostgreSQL parses it once per connection and can reuse its plan (a generic plan after five
+   * runs when that costs no more): planning a join of several tables costs the server as much as
+   * running it. PGlite runs it as a plain query.
+   */
+  prepared<T = Record<string, unknown>>(name: string, text: string, values: unknown[]): Promise<RawResult<T>>;
   /** Several statements without parameters (pg-boss schema set-up). */
   exec(text: string): Promise<RawResult<Record<string, unknown>>>;
   /**
@@ -197,6 +204,10 @@ async function openPglite(dir: string | undefined, loadDataDir: Blob | undefined
       const res = await client.query<T>(text, values);
       return { rows: res.rows };
     },
+    async prepared<T>(_name: string, text: string, values: unknown[]) {
+      const res = await client.query<T>(text, values);
+      return { rows: res.rows };
+    },
     async exec(text: string) {
       const results = await client.exec(text);
       const last = results[results.length - 1];
@@ -236,6 +247,10 @@ async function openPostgres(url: string, max: number, applicationName: string): 
     db,
     async query<T>(text: string, values?: unknown[]) {
       const res = await pool.query(text, values);
+      return { rows: res.rows as T[] };
+    },
+    async prepared<T>(name: string, text: string, values: unknown[]) {
+      const res = await pool.query({ name, text, values });
       return { rows: res.rows as T[] };
     },
     async exec(text: string) {
