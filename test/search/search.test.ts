@@ -46,7 +46,11 @@ async function vocabularyHas(term: string, tag?: string) {
     if (t.length && h.length) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`search vocabulary never learnt ${term}`);
+  // Say why: the listener jobs' states, retries and last errors (a failed attempt waits 5 s, then 10 s ... before the next).
+  const { rows } = await env.deps.database.query<Record<string, unknown>>(
+    "select name, state, retry_count, created_on, started_on, completed_on, output from pgboss.job where name like '%search%' order by created_on",
+  );
+  throw new Error(`search vocabulary never learnt ${term}; search jobs: ${JSON.stringify(rows)}`);
 }
 afterAll(async () => env?.close());
 
