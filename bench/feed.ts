@@ -8,6 +8,7 @@
  * - A fresh database: the embedded one in memory by default; with DATABASE_URL set, a new
  *   PostgreSQL database sf_bench_<random> created through that (admin) connection and dropped at
  *   the end. REDIS_URL set: timelines live in Redis, else in the in-process cache.
+ *   DATABASE_POOL_MAX is passed on to the app (its connections per process; default 10).
  * - Seeded with src/modules/seed/seed.ts (same generator as `social-flow seed`).
  * - The app in this process with the api and worker roles, LOG_LEVEL silent, NODE_ENV production,
  *   rate limits out of the way. `--fanout off` swaps in a FeedService with fanoutMaxFollowers 0:
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
         RATE_LIMIT_WINDOW_MS: '1000',
         DATABASE_URL: db.url,
         REDIS_URL: process.env.REDIS_URL,
+        DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX,
         // A kept database holds signing keys sealed with this secret: it must be the same next run.
         SECRET_KEY: keptDatabaseSecret(args['db-name']),
       },

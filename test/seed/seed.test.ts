@@ -36,6 +36,11 @@ describe('seedDatabase', () => {
     expect(await one('select count(*) from posts c join posts r on r.id = c.root_id where r.reply_to_id is not null')).toBe(0);
   });
 
+  it('leaves the posts table in id order, as a live instance appends it (the counter updates scattered it)', async () => {
+    // Physical position (ctid) against id order: no post stored before one with a smaller id.
+    expect(await one('select count(*) from (select ctid, lag(ctid) over (order by id) as prev from posts) x where prev > ctid')).toBe(0);
+  });
+
   it('stores counters equal to the true counts', async () => {
     expect(await one('select count(*) from user_stats')).toBe(200);
     expect(
