@@ -243,4 +243,37 @@ describe('home feed', () => {
     const p = await page(u);
     expect(p).toEqual({ items: [], nextCursor: null });
   });
+
+  it('merges big authors from the kept lists: every post once across pages deeper than the lists, deletions at once, too many big authors from the database', async () => {
+    const [reader, big, fan2, small] = await Promise.all([user(), user(), user(), user()]);
+    await follow(reader, big);
+    await follow(fan2, big);
+    await follow(reader, small);
+    await feed(reader);
+    const normal = feedServiceFor(env.deps);
+    for (const opts of [{ keep: 4 }, { keep: 4, max: 0 }]) {
+      // keep 4: lists shorter than the feed, so later pages must come from the database; max 0: never kept.
+      useFeedService(env.deps, new FeedService(env.deps, { fanoutMaxFollowers: 2, bigAuthors: opts }));
+      try {
+        const written: string[] = [];
+        for (let i = 0; i < 9; i++) written.push(await write(i % 3 ? big : small, { text: `k${i}` }));
+        await fanoutIdle();
+        const all = await feed(reader, 3);
+        expect(new Set(all).size).toBe(all.length);
+        for (const id of written) expect(all).toContain(id);
+        expect(all.slice(0, 9)).toEqual(written.slice().reverse());
+        // A big author's post deleted a moment ago: gone from the next read, before any refresh.
+        const gone = written[8]!;
+        expect((await call('DELETE', `/api/v1/posts/${gone}`, { token: big.accessToken })).status).toBe(204);
+        expect(await feed(reader, 3)).not.toContain(gone);
+        // A new post of a big author: its fan-out job marks this process's lists stale, so the next
+        // read has it (well within the one-second refresh).
+        const late = await write(big, { text: 'late' });
+        await fanoutIdle();
+        expect((await feed(reader, 3))[0]).toBe(late);
+      } finally {
+        useFeedService(env.deps, normal);
+      }
+    }
+  });
 });

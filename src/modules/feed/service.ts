@@ -3,6 +3,7 @@ import { GraphService } from '../graph/service.js';
 import type { PostPage, PresentedPost } from '../posts/present.js';
 import { pageOf, type Paging } from '../posts/reader.js';
 import { postsServicesFor, type PostsServices } from '../posts/service.js';
+import { BigAuthorPosts } from './big-authors.js';
 import { newestFirst, REBUILD_SIZE, TimelineStore } from './fanout.js';
 
 /**
@@ -17,6 +18,8 @@ export const FANOUT_BATCH = 1000;
 export interface FeedOptions {
   /** Override FANOUT_MAX_FOLLOWERS (tests lower it to exercise the read-time merge). */
   fanoutMaxFollowers?: number;
+  /** Tests: the big authors' kept lists (big-authors.ts) shorter or capped lower. */
+  bigAuthors?: { keep?: number; max?: number };
 }
 
 /**
@@ -27,6 +30,7 @@ export interface FeedOptions {
 export class FeedService {
   readonly maxFollowers: number;
   readonly timelines: TimelineStore;
+  private readonly bigAuthors: BigAuthorPosts;
   private readonly graph: GraphService;
   private readonly posts: PostsServices;
 
@@ -38,6 +42,7 @@ export class FeedService {
     this.timelines = new TimelineStore(deps.cache.cache);
     this.graph = new GraphService(deps);
     this.posts = postsServicesFor(deps);
+    this.bigAuthors = new BigAuthorPosts(deps.database, this.maxFollowers, opts.bigAuthors);
   }
 
   /** Job body of feed.fanout: push a new post into the built timelines of its author and followers. */
@@ -46,7 +51,11 @@ export class FeedService {
     if (!info || !info.timeline) return { pushed: 0, skipped: 'not a timeline post' };
     // The author's own timeline always gets it, whatever their audience.
     let pushed = await this.timelines.pushIfBuilt([info.authorId], postId);
-    if ((await this.graph.followerCount(info.authorId)) >= this.maxFollowers) return { pushed, skipped: 'above the fan-out threshold' };
+    if ((await this.graph.followerCount(info.authorId)) >= this.maxFollowers) {
+      // Merged at read time from the kept lists: this process's copy is read again at its next use.
+      this.bigAuthors.stale();
+      return { pushed, skipped: 'above the fan-out threshold' };
+    }
     let after: string | undefined;
     for (;;) {
       const batch = await this.graph.followerIds(info.authorId, after, FANOUT_BATCH);
@@ -73,7 +82,9 @@ export class FeedService {
     const skeleton = async (after: string | null, n: number): Promise<string[]> => {
       const cached = (after ? timeline.filter((id) => id < after) : timeline).slice(0, n);
       // Followees at or above the threshold were never pushed: their newest posts are merged here.
-      const big = await this.posts.reader.preparedTimelineIds('feed.big-followees', GraphService.FOLLOWEES_WITH_AT_LEAST, [viewerId, this.maxFollowers], after, n);
+      const big =
+        (await this.bigAuthors.newest(followees, after, n)) ??
+        (await this.posts.reader.preparedTimelineIds('feed.big-followees', GraphService.FOLLOWEES_WITH_AT_LEAST, [viewerId, this.maxFollowers], after, n));
       const parts = [cached, big];
       if (floor && cached.length < n) parts.push(await this.posts.reader.timelineIds(mine, after && after < floor ? after : floor, n));
       return newestFirst(parts.flat()).slice(0, n);
