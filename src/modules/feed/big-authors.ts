@@ -93,6 +93,9 @@ export class BigAuthorPosts {
     const p: Promise<Kept | null> = this.load(since).finally(() => {
       if (this.loading === p) this.loading = null;
     });
+    // Nobody may be waiting on a background read: its failure (the database away a moment) must not
+    // become an unhandled rejection; the next page retries, and those that wait on it still see it.
+    p.catch(() => {});
     this.loading = p;
     this.loadingSince = since;
     return p;
