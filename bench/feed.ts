@@ -273,6 +273,7 @@ async function main(): Promise<void> {
         ratio,
         postMs: r2(median(postMs)),
         postMsMax: Math.max(...postMs),
+        postMsEach: postMs,
         fanoutDoneMs: r1(median(fanoutMs)),
         fanoutDoneMsMax: Math.max(...fanoutMs),
       }),

@@ -136,6 +136,13 @@ describe('HTTP pipeline', () => {
     expect(doc.paths['/api/v1/test/settings']?.post).toBeDefined();
     expect(doc.paths['/healthz']).toBeDefined();
     expect(Object.keys(doc.paths).some((p) => p.startsWith('/files'))).toBe(false);
+    // Nullable fields and string choices are described as such (platform/http/schema-types.ts).
+    type Props = Record<string, { nullable?: boolean; enum?: string[]; properties?: Props }>;
+    const post = (doc.paths['/api/v1/posts/{id}']?.get?.responses['200'] as { content: Record<string, { schema: { properties: Props } }> }).content['application/json']!.schema.properties;
+    expect(post.quoteOf?.nullable).toBe(true);
+    expect(post.editedAt?.nullable).toBe(true);
+    expect(post.visibility?.enum).toEqual(['public', 'followers', 'unlisted']);
+    expect(post.author?.properties?.displayName?.nullable).toBe(true);
     const ui = await env.app.inject({ method: 'GET', url: '/docs/' });
     expect(ui.statusCode).toBe(200);
     expect(ui.body).toContain('swagger');

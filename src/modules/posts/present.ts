@@ -1,4 +1,5 @@
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
+import { Nullable, StringEnum } from '../../platform/http/schema-types.js';
 import type { Storage } from '../../platform/storage/types.js';
 import { PublicUserSchema, type PublicUser } from '../users/present.js';
 import { POST_VISIBILITIES, type mediaAttachments, type posts } from './tables.js';
@@ -7,15 +8,15 @@ export type PostRow = typeof posts.$inferSelect;
 export type MediaRow = typeof mediaAttachments.$inferSelect;
 
 const Uuid = Type.String({ format: 'uuid' });
-const NullableUuid = Type.Union([Uuid, Type.Null()]);
+const NullableUuid = Nullable(Uuid);
 
 export const MediaSchema = Type.Object(
   {
     id: Uuid,
-    kind: Type.Union([Type.Literal('image'), Type.Literal('video')]),
-    width: Type.Union([Type.Integer(), Type.Null()]),
-    height: Type.Union([Type.Integer(), Type.Null()]),
-    description: Type.Union([Type.String(), Type.Null()]),
+    kind: StringEnum(['image', 'video']),
+    width: Nullable(Type.Integer()),
+    height: Nullable(Type.Integer()),
+    description: Nullable(Type.String()),
     urls: Type.Record(Type.String(), Type.String(), { description: 'Signed URLs of the renditions, e.g. { "320": ..., "1280": ... } for images (WebP, by width)' }),
   },
   { title: 'Media' },
@@ -26,7 +27,7 @@ const coreFields = {
   id: Uuid,
   author: PublicUserSchema,
   text: Type.String({ description: 'Plain text: show it escaped, never as HTML' }),
-  visibility: Type.Union(POST_VISIBILITIES.map((v) => Type.Literal(v))),
+  visibility: StringEnum(POST_VISIBILITIES),
   replyTo: NullableUuid,
   rootId: NullableUuid,
   media: Type.Array(MediaSchema),
@@ -34,8 +35,8 @@ const coreFields = {
   mentions: Type.Array(Type.Object({ id: Uuid, username: Type.String() })),
   counts: Type.Object({ likes: Type.Integer(), replies: Type.Integer(), reposts: Type.Integer(), quotes: Type.Integer() }),
   createdAt: Type.String({ format: 'date-time' }),
-  editedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  moderationState: Type.Union([Type.Literal('visible'), Type.Literal('held')], {
+  editedAt: Nullable(Type.String({ format: 'date-time' })),
+  moderationState: StringEnum(['visible', 'held'], {
     description: 'held: waiting for a moderator; only its author and moderators see it (docs/moderation.md)',
   }),
 } satisfies TProperties;
@@ -50,15 +51,15 @@ export type ViewerState = Static<typeof ViewerStateSchema>;
 export const PostSchema = Type.Object(
   {
     ...coreFields,
-    quoteOf: Type.Union([EmbeddedPostSchema, Type.Null()], { description: 'Null when there is none or the viewer may not see it' }),
-    repostOf: Type.Union([EmbeddedPostSchema, Type.Null()], { description: 'Set on a repost (whose text is empty)' }),
-    viewer: Type.Union([ViewerStateSchema, Type.Null()], { description: 'Null for anonymous callers' }),
+    quoteOf: Nullable(Type.Object(coreFields, { title: 'EmbeddedPost', description: 'Null when there is none or the viewer may not see it' })),
+    repostOf: Nullable(Type.Object(coreFields, { title: 'EmbeddedPost', description: 'Set on a repost (whose text is empty)' })),
+    viewer: Nullable(Type.Object(ViewerStateSchema.properties, { description: 'Null for anonymous callers' })),
   },
   { title: 'Post' },
 );
 export type PresentedPost = Static<typeof PostSchema>;
 
-export const PostPageSchema = Type.Object({ items: Type.Array(PostSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { title: 'PostPage' });
+export const PostPageSchema = Type.Object({ items: Type.Array(PostSchema), nextCursor: Nullable(Type.String()) }, { title: 'PostPage' });
 export type PostPage = Static<typeof PostPageSchema>;
 
 /** Everything a batch of posts needs to be shown, loaded once per batch. */

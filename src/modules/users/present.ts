@@ -1,20 +1,21 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, StringEnum } from '../../platform/http/schema-types.js';
 import type { Storage } from '../../platform/storage/types.js';
 import { ROLES, ACCOUNT_STATES, type ImageSet, type UserRow } from './tables.js';
 
-const ImageUrls = Type.Union([Type.Null(), Type.Object({ small: Type.String(), medium: Type.String(), large: Type.String() })]);
+const ImageUrls = Nullable(Type.Object({ small: Type.String(), medium: Type.String(), large: Type.String() }));
 
 export const PublicUserSchema = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
     username: Type.String(),
-    displayName: Type.Union([Type.String(), Type.Null()]),
-    bio: Type.Union([Type.String(), Type.Null()]),
+    displayName: Nullable(Type.String()),
+    bio: Nullable(Type.String()),
     links: Type.Array(Type.Object({ label: Type.String(), url: Type.String() })),
     avatar: ImageUrls,
     banner: ImageUrls,
     isPrivate: Type.Boolean(),
-    role: Type.Union(ROLES.map((r) => Type.Literal(r))),
+    role: StringEnum(ROLES),
     createdAt: Type.String({ format: 'date-time' }),
   },
   { title: 'PublicUser' },
