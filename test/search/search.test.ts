@@ -4,7 +4,7 @@ import { posts } from '../../src/modules/posts/tables.js';
 import { searchHashtags, searchTerms } from '../../src/modules/search/tables.js';
 import { rebuildTerms } from '../../src/modules/search/terms.js';
 import { users } from '../../src/modules/users/tables.js';
-import { createTestEnv, type TestEnv } from '../support/app.js';
+import { createTestEnv, eventually, type TestEnv } from '../support/app.js';
 import { injectClient, signUp, type Call, type TestUser } from '../support/auth.js';
 import { expect4xx, graph, post, type PostBody } from '../posts/support.js';
 
@@ -40,17 +40,11 @@ beforeAll(async () => {
 });
 
 async function vocabularyHas(term: string, tag?: string) {
-  for (let i = 0; i < 200; i++) {
+  await eventually(env, `the search vocabulary learning ${term}`, '%search%', async () => {
     const t = await env.deps.database.db.select().from(searchTerms).where(eq(searchTerms.term, term));
     const h = tag ? await env.deps.database.db.select().from(searchHashtags).where(eq(searchHashtags.tag, tag)) : [1];
-    if (t.length && h.length) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  // Say why: the listener jobs' states, retries and last errors (a failed attempt waits 5 s, then 10 s ... before the next).
-  const { rows } = await env.deps.database.query<Record<string, unknown>>(
-    "select name, state, retry_count, created_on, started_on, completed_on, output from pgboss.job where name like '%search%' order by created_on",
-  );
-  throw new Error(`search vocabulary never learnt ${term}; search jobs: ${JSON.stringify(rows)}`);
+    return t.length > 0 && h.length > 0;
+  });
 }
 afterAll(async () => env?.close());
 

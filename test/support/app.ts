@@ -113,3 +113,22 @@ export async function startTestServer(opts: TestEnvOptions & { roles?: Role[] } 
     },
   };
 }
+
+/**
+ * Wait for background work (a job or event listener) to make `done()` true. Under a loaded CI
+ * machine listener jobs have been seen to take over 20 s (cause not found yet): the wait is 60 s,
+ * and a timeout says which jobs of `queues` (a SQL LIKE pattern) were where, with their retries
+ * and last output, so the next occurrence explains itself.
+ */
+export async function eventually(env: { deps: TestEnv['deps'] }, what: string, queues: string, done: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await done()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const { rows } = await env.deps.database.query<Record<string, unknown>>(
+    'select name, state, retry_count, created_on, started_on, completed_on, output from pgboss.job where name like $1 order by created_on',
+    [queues],
+  );
+  throw new Error(`${what} did not happen within ${timeoutMs / 1000} s; jobs ${queues}: ${JSON.stringify(rows)}`);
+}
