@@ -2,7 +2,10 @@ import { uuidv7 } from 'uuidv7';
 import { postHashtags, posts } from '../../src/modules/posts/tables.js';
 import { users } from '../../src/modules/users/tables.js';
 import { videos } from '../../src/modules/videos/tables.js';
+import { eq } from 'drizzle-orm';
+import { engagementEvents } from '../../src/modules/recommendations/tables.js';
 import type { Deps } from '../../src/platform/deps.js';
+import { eventually } from '../support/app.js';
 
 /** Accounts straight in the table: engagement tests need many distinct users, not sign-in flows. */
 export async function makeUsers(deps: Deps, n: number, prefix: string): Promise<string[]> {
@@ -49,4 +52,20 @@ export async function makeVideos(deps: Deps, ownerId: string, n: number, title: 
   }));
   await deps.database.db.insert(videos).values(rows);
   return rows.map((r) => r.id);
+}
+
+/**
+ * Listeners run on the job queue: wait until the engagement log holds `n` rows for `itemId`.
+ * 45 s: inside the 60 s test timeout, so a timeout still reports the listener jobs.
+ */
+export async function engagementLogged(deps: Deps, itemId: string, n: number) {
+  let rows: (typeof engagementEvents.$inferSelect)[] = [];
+  await eventually(
+    { deps },
+    `engagement for ${itemId} reaching ${n} rows`,
+    '%engagement%',
+    async () => (rows = await deps.database.db.select().from(engagementEvents).where(eq(engagementEvents.itemId, itemId))).length >= n,
+    45_000,
+  );
+  return rows;
 }

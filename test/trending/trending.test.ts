@@ -7,7 +7,7 @@ import { trendingServiceFor } from '../../src/modules/trending/service.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
 import { injectClient, signUp, type Call, type TestUser } from '../support/auth.js';
 import { expect4xx, graph, post, type PostBody } from '../posts/support.js';
-import { makePosts, makeUsers } from '../recommendations/support.js';
+import { engagementLogged, makePosts, makeUsers } from '../recommendations/support.js';
 
 let env: TestEnv;
 let call: Call;
@@ -24,15 +24,7 @@ beforeAll(async () => {
 });
 afterAll(async () => env?.close());
 
-/** Listeners run on the job queue: wait until the log holds what the write paths published. */
-async function logged(itemId: string, n: number) {
-  for (let i = 0; i < 200; i++) {
-    const rows = await env.deps.database.db.select().from(engagementEvents).where(eq(engagementEvents.itemId, itemId));
-    if (rows.length >= n) return rows;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`engagement for ${itemId} never reached ${n} rows`);
-}
+const logged = (itemId: string, n: number) => engagementLogged(env.deps, itemId, n);
 
 const engage = (userId: string, itemId: string, at: Date, kind: 'view' | 'like' = 'view') =>
   recordEngagement(env.deps.database.db, [{ userId, itemType: 'post', itemId, creatorId: author.id, kind, at }]);

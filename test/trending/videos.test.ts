@@ -7,7 +7,7 @@ import { videos } from '../../src/modules/videos/tables.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
 import { injectClient, signUp, type Call, type TestUser } from '../support/auth.js';
 import { expect4xx, graph } from '../posts/support.js';
-import { makeUsers, makeVideos } from '../recommendations/support.js';
+import { engagementLogged, makeUsers, makeVideos } from '../recommendations/support.js';
 
 let env: TestEnv;
 let call: Call;
@@ -27,14 +27,7 @@ afterAll(async () => env?.close());
 const engage = (userId: string, itemId: string, at: Date, kind: 'view' | 'complete' | 'like' = 'view') =>
   recordEngagement(env.deps.database.db, [{ userId, itemType: 'video', itemId, creatorId: owner.id, kind, at }]);
 
-async function logged(itemId: string, n: number) {
-  for (let i = 0; i < 200; i++) {
-    const rows = await env.deps.database.db.select().from(engagementEvents).where(eq(engagementEvents.itemId, itemId));
-    if (rows.length >= n) return rows;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`engagement for ${itemId} never reached ${n} rows`);
-}
+const logged = (itemId: string, n: number) => engagementLogged(env.deps, itemId, n);
 
 describe('trending videos: scores', () => {
   it('one account repeating an action adds nothing; one account alone never trends', async () => {
