@@ -43,6 +43,8 @@ export interface CreateDepsOptions {
   migrate?: boolean;
   /** pg-boss polling, seconds (tests use the minimum). */
   jobPollingIntervalSeconds?: number;
+  /** Tests: false leaves cron jobs unscheduled (Jobs option `schedules`). */
+  jobSchedules?: boolean;
   jobMaintenanceIntervalSeconds?: number;
   onProgress?: (step: string) => void;
 }
@@ -76,6 +78,7 @@ export async function createDeps(config: Config, logger: Logger, opts: CreateDep
     const jobs = new Jobs(database, logger.child({ part: 'jobs' }), {
       ...config.jobs,
       pollingIntervalSeconds: opts.jobPollingIntervalSeconds,
+      schedules: opts.jobSchedules,
       maintenanceIntervalSeconds: opts.jobMaintenanceIntervalSeconds,
       wake: cache.pubsub,
     });

@@ -16,6 +16,8 @@ export interface TestEnvOptions {
   env?: Record<string, string>;
   /** Route plugins mounted under /api/v1 next to the modules'. */
   extraRoutes?: ModuleRoutes[];
+  /** False: cron jobs are not scheduled, for tests that send those jobs themselves. */
+  schedules?: boolean;
 }
 
 export interface TestEnv {
@@ -99,6 +101,7 @@ export async function startTestServer(opts: TestEnvOptions & { roles?: Role[] } 
     cacheKeyPrefix: `sft:${randomBytes(4).toString('hex')}:`,
     migrate: false,
     jobPollingIntervalSeconds: 0.5,
+    jobSchedules: opts.schedules,
     onProgress: () => {},
   });
   if (!server.url) throw new Error('the api role did not start');
