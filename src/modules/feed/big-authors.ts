@@ -1,4 +1,5 @@
 import type { Database } from '../../platform/db/index.js';
+import { byNewest } from './fanout.js';
 
 /** Newest live top-level posts kept per big author: a bit over two pages. */
 export const BIG_AUTHOR_KEEP = 48;
@@ -74,7 +75,7 @@ export class BigAuthorPosts {
       if (list.length >= this.keep && below.length < n) return null;
       for (let i = 0; i < below.length && i < n; i++) out.push(below[i]!);
     }
-    return out.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)).slice(0, n);
+    return out.sort(byNewest).slice(0, n);
   }
 
   private async current(): Promise<Kept | null> {
@@ -115,7 +116,7 @@ export class BigAuthorPosts {
       if (!list) posts.set(r.author, (list = []));
       if (r.id) list.push(r.id);
     }
-    for (const list of posts.values()) list.sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+    for (const list of posts.values()) list.sort(byNewest);
     const kept: Kept = { posts, started, at: this.staleSince >= started ? 0 : started };
     // Two reads can overlap (one began before a change): the one that began last wins.
     if (!this.kept || started >= this.kept.started) {

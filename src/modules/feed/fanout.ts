@@ -16,13 +16,16 @@ export const timelineKey = (userId: string) => `tl:${userId}`;
 export const builtKey = (userId: string) => `tl:${userId}:built`;
 
 /** Newest first, each id once: fan-out retries and rebuild races may push an id twice or out of order. */
+/** Sort comparator for ids (time-ordered): newest first. */
+export const byNewest = (a: string, b: string): number => (a < b ? 1 : a > b ? -1 : 0);
+
 export function newestFirst(ids: Iterable<string>): string[] {
   const list = Array.isArray(ids) ? (ids as string[]) : [...ids];
   // Usually already strictly descending (then also free of repeats): one pass instead of a set and a sort.
   let ordered = true;
   for (let i = 1; i < list.length && ordered; i++) ordered = list[i - 1]! > list[i]!;
   if (ordered) return list === ids ? list.slice() : list;
-  return [...new Set(list)].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+  return [...new Set(list)].sort(byNewest);
 }
 
 /**
