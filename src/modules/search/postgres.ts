@@ -50,138 +50,131 @@ function listedVideos(values: unknown[], viewerId: string | null): string[] {
   return where;
 }
 
+/**
+ * Search statements run on the pool, outside transactions: the trigram threshold of `%`
+ * (TRIGRAM_SIMILARITY) is a session setting every connection starts with (platform/db).
+ */
 export class PostgresSearchBackend implements SearchBackend {
   readonly kind = 'postgres';
   readonly relevanceWindow = RELEVANCE_WINDOW;
 
   constructor(private readonly database: Database) {}
 
-  /**
-   * Search statements run on the pool, outside transactions: the trigram threshold of `%`
-   * (TRIGRAM_SIMILARITY) is a session setting every connection starts with (platform/db).
-   */
-  private run<T>(fn: (ex: Executor) => Promise<T>): Promise<T> {
-    return fn(this.database.db);
-  }
-
   async posts(query: PostQuery): Promise<{ id: string; key: SearchKey }[]> {
-    return this.run(async (tx) => {
-      const tsq = await correctedQuery(tx, queryWords(query.q));
-      if (!tsq) return [];
-      const values: unknown[] = [tsq];
-      const where = [
-        `p.search_vector @@ to_tsquery('simple', $1)`,
-        `p.deleted_at is null`,
-        `p.moderation_state = 'visible'`,
-        `p.visibility <> 'unlisted'`,
-        `p.repost_of_id is null`,
-      ];
-      if (query.since) {
-        values.push(query.since.toISOString());
-        where.push(`p.created_at >= $${values.length}::timestamptz`);
+    const tx = this.database.db;
+    const tsq = await correctedQuery(tx, queryWords(query.q));
+    if (!tsq) return [];
+    const values: unknown[] = [tsq];
+    const where = [
+      `p.search_vector @@ to_tsquery('simple', $1)`,
+      `p.deleted_at is null`,
+      `p.moderation_state = 'visible'`,
+      `p.visibility <> 'unlisted'`,
+      `p.repost_of_id is null`,
+    ];
+    if (query.since) {
+      values.push(query.since.toISOString());
+      where.push(`p.created_at >= $${values.length}::timestamptz`);
+    }
+    if (query.until) {
+      values.push(query.until.toISOString());
+      where.push(`p.created_at < $${values.length}::timestamptz`);
+    }
+    let sql: string;
+    if (query.sort === 'recent') {
+      if (query.after) {
+        values.push(query.after.id);
+        where.push(`p.id < $${values.length}::uuid`);
       }
-      if (query.until) {
-        values.push(query.until.toISOString());
-        where.push(`p.created_at < $${values.length}::timestamptz`);
+      values.push(query.limit);
+      sql = `select p.id, 0::float8 as score from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length}`;
+    } else {
+      let page = '';
+      if (query.after) {
+        values.push(query.after.score, query.after.id);
+        page = `where (score, id) < ($${values.length - 1}::float8, $${values.length}::uuid)`;
       }
-      let sql: string;
-      if (query.sort === 'recent') {
-        if (query.after) {
-          values.push(query.after.id);
-          where.push(`p.id < $${values.length}::uuid`);
-        }
-        values.push(query.limit);
-        sql = `select p.id, 0::float8 as score from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length}`;
-      } else {
-        let page = '';
-        if (query.after) {
-          values.push(query.after.score, query.after.id);
-          page = `where (score, id) < ($${values.length - 1}::float8, $${values.length}::uuid)`;
-        }
-        values.push(RELEVANCE_WINDOW, query.limit);
-        // Relevance is ranked among the newest RELEVANCE_WINDOW matches: a common word matches a
-        // large share of all posts, and ranking every one of them would cost a scan of them all.
-        sql = `select id, score from (
-            select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1))::float8 as score
-            from (select p.id, p.search_vector from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length - 1}) m
-          ) s ${page} order by score desc, id desc limit $${values.length}`;
-      }
-      const { rows } = await executeRaw<{ id: string; score: number }>(tx, sql, values);
-      return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
-    });
+      values.push(RELEVANCE_WINDOW, query.limit);
+      // Relevance is ranked among the newest RELEVANCE_WINDOW matches: a common word matches a
+      // large share of all posts, and ranking every one of them would cost a scan of them all.
+      sql = `select id, score from (
+          select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1))::float8 as score
+          from (select p.id, p.search_vector from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length - 1}) m
+        ) s ${page} order by score desc, id desc limit $${values.length}`;
+    }
+    const { rows } = await executeRaw<{ id: string; score: number }>(tx, sql, values);
+    return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
   }
 
   async videos(query: VideoQuery): Promise<{ id: string; key: SearchKey }[]> {
-    return this.run(async (tx) => {
-      const tsq = await correctedQuery(tx, queryWords(query.q));
-      if (!tsq) return [];
-      const values: unknown[] = [tsq];
-      const where = listedVideos(values, query.viewerId);
-      if (query.since) {
-        values.push(query.since.toISOString());
-        where.push(`v.published_at >= $${values.length}::timestamptz`);
+    const tx = this.database.db;
+    const tsq = await correctedQuery(tx, queryWords(query.q));
+    if (!tsq) return [];
+    const values: unknown[] = [tsq];
+    const where = listedVideos(values, query.viewerId);
+    if (query.since) {
+      values.push(query.since.toISOString());
+      where.push(`v.published_at >= $${values.length}::timestamptz`);
+    }
+    if (query.until) {
+      values.push(query.until.toISOString());
+      where.push(`v.published_at < $${values.length}::timestamptz`);
+    }
+    if (query.minDuration !== undefined) {
+      values.push(query.minDuration);
+      where.push(`v.duration_seconds >= $${values.length}::float8`);
+    }
+    if (query.maxDuration !== undefined) {
+      values.push(query.maxDuration);
+      where.push(`v.duration_seconds <= $${values.length}::float8`);
+    }
+    let sql: string;
+    if (query.sort === 'recent') {
+      // Newest published first; the key is the publication time in whole microseconds (exact in
+      // a float8 and in JSON) then the id, so equal times still page without repeats.
+      const published = `(extract(epoch from v.published_at) * 1000000)::float8`;
+      if (query.after) {
+        values.push(query.after.score, query.after.id);
+        where.push(`(${published}, v.id) < ($${values.length - 1}::float8, $${values.length}::uuid)`);
       }
-      if (query.until) {
-        values.push(query.until.toISOString());
-        where.push(`v.published_at < $${values.length}::timestamptz`);
+      values.push(query.limit);
+      sql = `select v.id, ${published} as score from videos v where ${where.join(' and ')} order by v.published_at desc, v.id desc limit $${values.length}`;
+    } else {
+      let page = '';
+      if (query.after) {
+        values.push(query.after.score, query.after.id);
+        page = `where (score, id) < ($${values.length - 1}::float8, $${values.length}::uuid)`;
       }
-      if (query.minDuration !== undefined) {
-        values.push(query.minDuration);
-        where.push(`v.duration_seconds >= $${values.length}::float8`);
-      }
-      if (query.maxDuration !== undefined) {
-        values.push(query.maxDuration);
-        where.push(`v.duration_seconds <= $${values.length}::float8`);
-      }
-      let sql: string;
-      if (query.sort === 'recent') {
-        // Newest published first; the key is the publication time in whole microseconds (exact in
-        // a float8 and in JSON) then the id, so equal times still page without repeats.
-        const published = `(extract(epoch from v.published_at) * 1000000)::float8`;
-        if (query.after) {
-          values.push(query.after.score, query.after.id);
-          where.push(`(${published}, v.id) < ($${values.length - 1}::float8, $${values.length}::uuid)`);
-        }
-        values.push(query.limit);
-        sql = `select v.id, ${published} as score from videos v where ${where.join(' and ')} order by v.published_at desc, v.id desc limit $${values.length}`;
-      } else {
-        let page = '';
-        if (query.after) {
-          values.push(query.after.score, query.after.id);
-          page = `where (score, id) < ($${values.length - 1}::float8, $${values.length}::uuid)`;
-        }
-        values.push(RELEVANCE_WINDOW, query.limit);
-        sql = `select id, score from (
-            select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1))::float8 as score
-            from (select v.id, v.search_vector from videos v where ${where.join(' and ')} order by v.id desc limit $${values.length - 1}) m
-          ) s ${page} order by score desc, id desc limit $${values.length}`;
-      }
-      const { rows } = await executeRaw<{ id: string; score: number }>(tx, sql, values);
-      return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
-    });
+      values.push(RELEVANCE_WINDOW, query.limit);
+      sql = `select id, score from (
+          select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1))::float8 as score
+          from (select v.id, v.search_vector from videos v where ${where.join(' and ')} order by v.id desc limit $${values.length - 1}) m
+        ) s ${page} order by score desc, id desc limit $${values.length}`;
+    }
+    const { rows } = await executeRaw<{ id: string; score: number }>(tx, sql, values);
+    return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
   }
 
   async videoSuggestions(query: SuggestQuery): Promise<string[]> {
     const words = queryWords(query.q);
     const last = words.at(-1);
     if (!last) return [];
-    return this.run(async (tx) => {
-      // The words typed before the last are whole (typo-corrected as in search); the last one is
-      // still being typed, so it matches as a prefix of any stored lexeme.
-      const head = words.length > 1 ? await correctedQuery(tx, words.slice(0, -1)) : null;
-      const values: unknown[] = [head ? `${head} & ${prefixLexeme(last)}` : prefixLexeme(last)];
-      const where = listedVideos(values, query.viewerId);
-      values.push(RELEVANCE_WINDOW, query.limit);
-      const { rows } = await executeRaw<{ id: string }>(
-        tx,
-        `select id from (
-           select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1)) as score
-           from (select v.id, v.search_vector from videos v where ${where.join(' and ')} order by v.id desc limit $${values.length - 1}) m
-         ) s order by score desc, id desc limit $${values.length}`,
-        values,
-      );
-      return rows.map((r) => r.id);
-    });
+    const tx = this.database.db;
+    // The words typed before the last are whole (typo-corrected as in search); the last one is
+    // still being typed, so it matches as a prefix of any stored lexeme.
+    const head = words.length > 1 ? await correctedQuery(tx, words.slice(0, -1)) : null;
+    const values: unknown[] = [head ? `${head} & ${prefixLexeme(last)}` : prefixLexeme(last)];
+    const where = listedVideos(values, query.viewerId);
+    values.push(RELEVANCE_WINDOW, query.limit);
+    const { rows } = await executeRaw<{ id: string }>(
+      tx,
+      `select id from (
+         select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1)) as score
+         from (select v.id, v.search_vector from videos v where ${where.join(' and ')} order by v.id desc limit $${values.length - 1}) m
+       ) s order by score desc, id desc limit $${values.length}`,
+      values,
+    );
+    return rows.map((r) => r.id);
   }
 
   /**
@@ -208,18 +201,15 @@ export class PostgresSearchBackend implements SearchBackend {
         values,
       );
     };
-    const rows = await this.run(async (tx) => {
-      const out: { id: string; score: number }[] = [];
-      const inPrefixTier = !query.after || query.after.score >= 2;
-      if (inPrefixTier) {
-        out.push(...(await tier(tx, `2 + ${sim}`, `lower(u.username) like $2`, query.after, query.limit)).rows);
-        if (out.length === query.limit) return out;
-      }
+    const tx = this.database.db;
+    const rows: { id: string; score: number }[] = [];
+    const inPrefixTier = !query.after || query.after.score >= 2;
+    if (inPrefixTier) rows.push(...(await tier(tx, `2 + ${sim}`, `lower(u.username) like $2`, query.after, query.limit)).rows);
+    if (rows.length < query.limit) {
       // Prefix matches are the other tier's, whatever their similarity.
-      const similar = await tier(tx, sim, `(lower(u.username) % $1 or lower(u.display_name) % $1) and not (lower(u.username) like $2)`, inPrefixTier ? null : query.after, query.limit - out.length);
-      out.push(...similar.rows);
-      return out;
-    });
+      const similar = await tier(tx, sim, `(lower(u.username) % $1 or lower(u.display_name) % $1) and not (lower(u.username) like $2)`, inPrefixTier ? null : query.after, query.limit - rows.length);
+      rows.push(...similar.rows);
+    }
     return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
   }
 
@@ -238,7 +228,7 @@ export class PostgresSearchBackend implements SearchBackend {
         from search_hashtags h
         where (h.tag % $1 or h.tag like $2) and h.posts > 0
       ) s ${page} order by score desc, tag desc limit $${values.length}`;
-    const { rows } = await this.run((tx) => executeRaw<{ tag: string; posts: number; score: number }>(tx, sql, values));
+    const { rows } = await executeRaw<{ tag: string; posts: number; score: number }>(this.database.db, sql, values);
     return rows.map((r) => ({ tag: r.tag, posts: Number(r.posts), key: { score: Number(r.score), id: r.tag } }));
   }
 }
