@@ -84,8 +84,9 @@ export class PostsHydrator {
     if (unique.length === 0) return out;
     const { refs, authors, viewer } = await this.load(unique, viewerId);
     const rows = new Map(unique.filter((id) => refs.has(id)).map((id) => [id, refs.get(id)!.row]));
-    const relations = await this.viewerRelations.relations(viewerId, [...new Set([...refs.values()].map((s) => s.row.authorId))], viewerSets);
-    const staff = await this.viewerIsStaff(this.db, viewerId, [...refs.values()].map((s) => s.row));
+    const loaded = [...refs.values()].map((s) => s.row);
+    const relations = await this.viewerRelations.relations(viewerId, [...new Set(loaded.map((p) => p.authorId))], viewerSets);
+    const staff = await this.viewerIsStaff(this.db, viewerId, loaded);
     const visible = (p: PostRow | undefined, c: ReadContext) => p !== undefined && canSee(p, authors.get(p.authorId), relations.get(p.authorId), viewerId, c, staff);
 
     const shown: PostRow[] = [];
