@@ -38,6 +38,19 @@ async function page(u: GraphUser, query = ''): Promise<Page> {
   return res.body as unknown as Page;
 }
 
+/**
+ * A reader (timeline built) following `big`, which has two followers (above a fan-out threshold
+ * of 2 in the tests that lower it), and `small`, which has one.
+ */
+async function bigAndSmallAuthors() {
+  const [reader, big, fan2, small] = await Promise.all([user(), user(), user(), user()]);
+  await follow(reader, big);
+  await follow(fan2, big);
+  await follow(reader, small);
+  await feed(reader);
+  return { reader, big, small };
+}
+
 /** Every id of a viewer's home feed, page by page. */
 async function feed(u: GraphUser, limit = 50): Promise<string[]> {
   const out: string[] = [];
@@ -177,11 +190,7 @@ describe('home feed', () => {
   });
 
   it('merges authors above the fan-out threshold at read time, with the same result', async () => {
-    const [reader, big, fan2, small] = await Promise.all([user(), user(), user(), user()]);
-    await follow(reader, big);
-    await follow(fan2, big);
-    await follow(reader, small);
-    await feed(reader);
+    const { reader, big, small } = await bigAndSmallAuthors();
     const lowered = new FeedService(env.deps, { fanoutMaxFollowers: 2 });
     const normal = feedServiceFor(env.deps);
     useFeedService(env.deps, lowered);
@@ -245,11 +254,7 @@ describe('home feed', () => {
   });
 
   it('merges big authors from the kept lists: every post once across pages deeper than the lists, deletions at once, too many big authors from the database', async () => {
-    const [reader, big, fan2, small] = await Promise.all([user(), user(), user(), user()]);
-    await follow(reader, big);
-    await follow(fan2, big);
-    await follow(reader, small);
-    await feed(reader);
+    const { reader, big, small } = await bigAndSmallAuthors();
     const normal = feedServiceFor(env.deps);
     for (const opts of [{ keep: 4 }, { keep: 4, max: 0 }]) {
       // keep 4: lists shorter than the feed, so later pages must come from the database; max 0: never kept.
