@@ -106,6 +106,9 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     origin: config.corsOrigins,
     // Bearer tokens, not cookies: no credentials, so a reflected origin cannot ride a user's session.
     credentials: false,
+    // The plugin's default is the CORS-safelisted GET, HEAD and POST: a browser app on another
+    // origin could then never PATCH, PUT or DELETE (editing a post, tus uploads, unfollowing).
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
     exposedHeaders: ['x-request-id', 'retry-after', 'location', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
     maxAge: 600,
   });
