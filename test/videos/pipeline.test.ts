@@ -140,7 +140,8 @@ describe('upload, restart, resume, process, play', () => {
     const call2 = httpClient(server.url);
     const file = makeClip(clips, 'small.mp4', { seconds: 3, width: 320, height: 180 });
     const { id, upload } = await createVideo(owner.accessToken);
-    await tusUpload(upload.url, owner.accessToken, file, { metadata: { sha256: sha256(readFileSync(file)) } });
+    // Every chunk with its sha1 (tus checksum extension), the whole file's sha256 in the metadata.
+    await tusUpload(upload.url, owner.accessToken, file, { metadata: { sha256: sha256(readFileSync(file)) }, checksum: 'sha1', chunkSize: 64 * 1024 });
     const v = await waitForStatus(call2, id, owner.accessToken, ['ready', 'failed']);
     expect(v.status).toBe('ready');
     // 240p is above the 180p source: never upscaled.

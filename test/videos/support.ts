@@ -75,12 +75,15 @@ export async function tusOffset(location: string, token: string): Promise<number
   return Number(res.headers.get('upload-offset'));
 }
 
-export async function tusPatch(location: string, token: string, offset: number, chunk: Buffer): Promise<Response> {
-  return fetch(location, { method: 'PATCH', headers: tusHeaders(token, { 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }), body: chunk });
+export async function tusPatch(location: string, token: string, offset: number, chunk: Buffer, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(location, { method: 'PATCH', headers: tusHeaders(token, { 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream', ...headers }), body: chunk });
 }
 
+/** The Upload-Checksum header of a chunk (tus checksum extension). */
+export const uploadChecksum = (algorithm: string, chunk: Buffer) => ({ 'upload-checksum': `${algorithm} ${createHash(algorithm).update(chunk).digest('base64')}` });
+
 /** A whole tus upload in chunks, resuming from the server's offset before each one. */
-export async function tusUpload(uploadUrl: string, token: string, file: string, opts: { chunkSize?: number; metadata?: Record<string, string> } = {}): Promise<string> {
+export async function tusUpload(uploadUrl: string, token: string, file: string, opts: { chunkSize?: number; metadata?: Record<string, string>; checksum?: string } = {}): Promise<string> {
   const bytes = readFileSync(file);
   const created = await tusCreate(uploadUrl, token, bytes.length, opts.metadata);
   if (created.status !== 201) throw new Error(`tus create answered ${created.status}: ${await created.text()}`);
@@ -88,7 +91,8 @@ export async function tusUpload(uploadUrl: string, token: string, file: string, 
   const size = opts.chunkSize ?? 256 * 1024;
   let offset = 0;
   while (offset < bytes.length) {
-    const res = await tusPatch(location, token, offset, bytes.subarray(offset, offset + size));
+    const chunk = bytes.subarray(offset, offset + size);
+    const res = await tusPatch(location, token, offset, chunk, opts.checksum ? uploadChecksum(opts.checksum, chunk) : {});
     if (res.status !== 204) throw new Error(`PATCH answered ${res.status}: ${await res.text()}`);
     offset = Number(res.headers.get('upload-offset'));
   }

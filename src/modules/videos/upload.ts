@@ -1,7 +1,13 @@
 import { Type } from '@sinclair/typebox';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { PassThrough, type Readable } from 'node:stream';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { FastifyCorsOptions } from '@fastify/cors';
 import { Server } from '@tus/server';
 import { ERRORS, StreamLimiter, type CancellationContext, type Upload } from '@tus/utils';
 import { NodeRequest, sendNodeResponse } from 'srvx/node';
@@ -9,7 +15,7 @@ import { and, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../../platform/deps.js';
 import { AppError, badRequest, conflict } from '../../platform/errors.js';
-import { problemResponses as errors } from '../../platform/http/problem.js';
+import { problem, problemResponses as errors } from '../../platform/http/problem.js';
 import type { ModuleRoutes } from '../types.js';
 import { ingestUpload } from './ingest.js';
 import { videoNotFound } from './service.js';
@@ -29,6 +35,42 @@ function metadataValue(header: string | undefined, key: string): string | undefi
   return undefined;
 }
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** @fastify/cors options for this route alone (the plugin reads them; its types do not declare them). */
+    cors?: Partial<FastifyCorsOptions>;
+  }
+}
+
+/**
+ * tus checksum extension: the algorithms a client may name in Upload-Checksum (sha1 is the one the
+ * protocol requires every server to offer), with their digest sizes in bytes.
+ */
+export const CHECKSUM_ALGORITHMS: Record<string, number> = { sha1: 20, sha256: 32, sha512: 64, md5: 16 };
+
+/** The checksum a client sent with a chunk: `Upload-Checksum: <algorithm> <base64 digest>`. */
+export interface ChunkChecksum {
+  algorithm: string;
+  digest: Buffer;
+}
+
+/** Upload-Checksum parsed, or null when absent; a malformed header or unknown algorithm is a 400 (tus checksum extension). */
+export function chunkChecksum(header: string | string[] | undefined): ChunkChecksum | null {
+  if (header === undefined) return null;
+  const invalid = (detail: string) => badRequest('videos.upload_checksum_invalid', detail, { errors: [{ field: 'Upload-Checksum', message: detail }] });
+  const m = typeof header === 'string' ? /^([A-Za-z0-9-]{1,32}) ([A-Za-z0-9+/]{1,200}={0,2})$/.exec(header.trim()) : null;
+  if (!m) throw invalid('Upload-Checksum is `<algorithm> <base64 digest>`, e.g. `sha1 2jmj7l5rSw0yVb/vlWAYkK/YBwk=`');
+  const algorithm = m[1]!.toLowerCase();
+  const size = Object.hasOwn(CHECKSUM_ALGORITHMS, algorithm) ? CHECKSUM_ALGORITHMS[algorithm]! : 0;
+  if (!size) throw badRequest('videos.upload_checksum_algorithm', `checksum algorithm ${algorithm} is not supported; use one of ${Object.keys(CHECKSUM_ALGORITHMS).join(', ')}`, { errors: [{ field: 'Upload-Checksum', message: 'names an unsupported algorithm' }] });
+  const digest = Buffer.from(m[2]!, 'base64');
+  if (digest.length !== size) throw invalid(`a ${algorithm} digest is ${size} bytes; this one is ${digest.length}`);
+  return { algorithm, digest };
+}
+
+/** tus's status for a chunk whose checksum differs (checksum extension); thrown from writeToStore, answered as problem+json by handOver. */
+const CHECKSUM_MISMATCH = { status_code: 460, body: 'Checksum Mismatch\n' };
+
 function videoIdOfCreation(query: string | undefined, metadata: string | undefined): string {
   const id = query ?? metadataValue(metadata, 'videoId');
   if (!id || !UUID.test(id)) {
@@ -38,10 +80,11 @@ function videoIdOfCreation(query: string | undefined, metadata: string | undefin
 }
 
 /**
- * Resumable uploads (tus 1.0: core, creation, creation-with-upload, termination, expiration) at
- * /api/v1/uploads, with @tus/server doing the protocol. This plugin only decides who may do what:
+ * Resumable uploads (tus 1.0: core, creation, creation-with-upload, termination, expiration, checksum)
+ * at /api/v1/uploads, with @tus/server doing the protocol. This plugin decides who may do what:
  * one upload per video, by its owner, within the size limit and the owner's quota; the upload's
- * id is the video's id, so a client that lost everything but the video id can still resume.
+ * id is the video's id, so a client that lost everything but the video id can still resume. It
+ * also adds the checksum extension, which @tus/server lacks (see nodeBodyWrites).
  */
 export const uploadRoutes: ModuleRoutes = async (app, { deps }) => {
   const source = await sourceStoreFor(deps);
@@ -63,29 +106,61 @@ export const uploadRoutes: ModuleRoutes = async (app, { deps }) => {
     },
   });
 
-  nodeBodyWrites(tus);
+  nodeBodyWrites(tus, 'PATCH');
+  nodeBodyWrites(tus, 'POST');
+  // Offered by this server: creation-defer-length is not (Upload-Length is required), expiration only when uploads expire.
+  const extensions = ['creation', 'creation-with-upload', 'termination', ...(source.datastore.getExpiration() > 0 ? ['expiration'] : []), 'checksum'];
 
   // The body is tus's to read, straight from the socket: never buffered here.
   app.addContentTypeParser('application/offset+octet-stream', (_req, _payload, done) => done(null));
 
-  const handOver = async (req: FastifyRequest, reply: FastifyReply) => {
+  const handOver = async (req: FastifyRequest, reply: FastifyReply, checksum: ChunkChecksum | null = null) => {
     // Headers set by the app's hooks (CORS, request id, security) live on the Fastify reply, which tus never sees.
     for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) reply.raw.setHeader(k, v as string);
     reply.hijack();
-    if (req.method !== 'PATCH') {
+    if (req.method !== 'PATCH' && req.method !== 'POST') {
       await tus.handle(req.raw, reply.raw);
       return;
     }
     // tus's Node entry point hands the body on as a web stream (Node -> web -> Node again), which
-    // cost three quarters of the throughput; a PATCH body goes to the store as the Node stream it is.
+    // cost three quarters of the throughput; a PATCH (or creation-with-upload POST) body goes to the
+    // store as the Node stream it is.
     const request = new NodeRequest({ req: req.raw, res: reply.raw });
-    Object.defineProperty(request, 'body', { value: nodeBody(req.raw) });
-    await sendNodeResponse(reply.raw, await tus.handleWeb(request));
+    Object.defineProperty(request, 'body', { value: nodeBody(req.raw, checksum) });
+    let res = await tus.handleWeb(request);
+    if (res.status === CHECKSUM_MISMATCH.status_code) {
+      const p = problem(460, 'videos.upload_checksum_mismatch', `the chunk's ${checksum?.algorithm ?? ''} checksum differs from Upload-Checksum; nothing of it was stored: send it again from Upload-Offset`);
+      const headers = new Headers(res.headers);
+      headers.set('content-type', 'application/problem+json');
+      headers.delete('content-length');
+      res = new Response(JSON.stringify({ ...p, title: 'Checksum Mismatch', instance: req.url.split('?')[0], requestId: String(req.id) }), { status: 460, headers });
+    }
+    await sendNodeResponse(reply.raw, res);
   };
 
   const tags = ['videos'];
   const config = { auth: 'required' } as const;
   const security = [{ bearerAuth: [] }];
+
+  // tus discovery. A browser's CORS preflight still gets the CORS plugin's answer (these headers
+  // added); any other OPTIONS reaches this handler instead of being refused as a bad preflight.
+  app.options(
+    '/uploads',
+    {
+      config: { cors: { preflightContinue: true, strictPreflight: false } },
+      schema: { tags, summary: 'tus discovery: protocol version, extensions, maximum size and checksum algorithms', response: { 204: Type.Null() } },
+    },
+    async (_req, reply) => {
+      reply
+        .header('tus-resumable', '1.0.0')
+        .header('tus-version', '1.0.0')
+        .header('tus-extension', extensions.join(','))
+        .header('tus-max-size', String(maxUploadBytes))
+        .header('tus-checksum-algorithm', Object.keys(CHECKSUM_ALGORITHMS).join(','))
+        .code(204)
+        .send(null);
+    },
+  );
 
   app.post(
     '/uploads',
@@ -109,8 +184,9 @@ export const uploadRoutes: ModuleRoutes = async (app, { deps }) => {
       const length = Number(lengthHeader);
       if (length > maxUploadBytes) throw new AppError(413, 'videos.upload_too_large', `the file is ${length} bytes; the limit is ${maxUploadBytes}`);
       if (length === 0) throw badRequest('videos.upload_empty', 'the file is empty', { errors: [{ field: 'Upload-Length', message: 'is 0' }] });
+      const checksum = chunkChecksum(req.headers['upload-checksum']);
       await claimUpload(deps, source, req.auth!.userId, id, length, userQuotaBytes);
-      await handOver(req, reply);
+      await handOver(req, reply, checksum);
     },
   );
 
@@ -129,10 +205,21 @@ export const uploadRoutes: ModuleRoutes = async (app, { deps }) => {
   });
   app.patch(
     '/uploads/:uploadId',
-    { config, schema: { tags, summary: 'Append bytes at Upload-Offset (Content-Type: application/offset+octet-stream)', security, params: Params, response: { 204: Type.Null(), ...errors(400, 401, 404, 409, 413) } } },
+    {
+      config,
+      schema: {
+        tags,
+        summary: 'Append bytes at Upload-Offset (Content-Type: application/offset+octet-stream)',
+        description: `Optional \`Upload-Checksum: <algorithm> <base64 digest>\` of this request's body (tus checksum extension; ${Object.keys(CHECKSUM_ALGORITHMS).join(', ')}): a chunk that does not match is answered 460 and not stored.`,
+        security,
+        params: Params,
+        response: { 204: Type.Null(), ...errors(400, 401, 404, 409, 413, 460) },
+      },
+    },
     async (req, reply) => {
+      const checksum = chunkChecksum(req.headers['upload-checksum']);
       await ownUpload(req);
-      await handOver(req, reply);
+      await handOver(req, reply, checksum);
     },
   );
   app.delete('/uploads/:uploadId', { config, schema: { tags, summary: 'Abandon an unfinished upload (tus termination)', security, params: Params, response: { 204: Type.Null(), ...errors(400, 401, 404, 409) } } }, async (req, reply) => {
@@ -144,25 +231,32 @@ export const uploadRoutes: ModuleRoutes = async (app, { deps }) => {
   });
 };
 
-/** A PATCH body that is a Node stream in a web stream's place; only nodeBodyWrites' writeToStore reads it. */
+/** A request body that is a Node stream in a web stream's place (and the chunk's checksum, if sent); only nodeBodyWrites' writeToStore reads it. */
 const NODE_BODY = Symbol('node request body');
-type NodeBody = { [NODE_BODY]: IncomingMessage };
-const nodeBody = (req: IncomingMessage): NodeBody => ({ [NODE_BODY]: req });
+type NodeBody = { [NODE_BODY]: { req: IncomingMessage; checksum: ChunkChecksum | null } };
+const nodeBody = (req: IncomingMessage, checksum: ChunkChecksum | null): NodeBody => ({ [NODE_BODY]: { req, checksum } });
 
 type WriteToStore = (body: unknown, upload: Upload, maxFileSize: number, context: CancellationContext) => Promise<number>;
 
 /**
- * @tus/server's PATCH handler writes `req.body` to the store through BaseHandler.writeToStore. This
- * does the same (abort stops the write gracefully so what arrived is kept and the client resumes
+ * @tus/server's PATCH and POST handlers write `req.body` to the store through BaseHandler.writeToStore.
+ * This does the same (abort stops the write gracefully so what arrived is kept and the client resumes
  * from there; a source error is tus's ABORTED; the size limit is tus's StreamLimiter) with the
  * request's own Node stream. Any other body (a web stream) goes the library's way.
+ *
+ * With an Upload-Checksum (tus checksum extension, which @tus/server does not implement) the body is
+ * first spooled to a private temporary file while it is hashed, and reaches the store only when the
+ * digest matches; otherwise nothing of it is stored (460, offset unchanged) and an interrupted chunk
+ * is dropped whole, since its checksum cannot be checked. The spool costs one more disk write of
+ * each checksummed chunk, for any store (an S3 part cannot be taken back once written).
  */
-function nodeBodyWrites(tus: Server): void {
-  const patch = tus.handlers.PATCH as unknown as { writeToStore: WriteToStore; store: Server['datastore'] };
-  const original = patch.writeToStore.bind(patch);
-  patch.writeToStore = async (body, upload, maxFileSize, context) => {
-    const source = (body as Partial<NodeBody> | null)?.[NODE_BODY];
-    if (!source) return original(body, upload, maxFileSize, context);
+function nodeBodyWrites(tus: Server, method: 'PATCH' | 'POST'): void {
+  const handler = tus.handlers[method] as unknown as { writeToStore: WriteToStore; store: Server['datastore'] };
+  const original = handler.writeToStore.bind(handler);
+  handler.writeToStore = async (body, upload, maxFileSize, context) => {
+    const node = (body as Partial<NodeBody> | null)?.[NODE_BODY];
+    if (!node) return original(body, upload, maxFileSize, context);
+    const { req: source, checksum } = node;
     if (context.signal.aborted) throw ERRORS.ABORTED;
     // The proxy lets an aborted request end the write without destroying the request itself.
     const proxy = new PassThrough({ highWaterMark: 1024 * 1024 });
@@ -178,15 +272,31 @@ function nodeBodyWrites(tus: Server): void {
     };
     source.on('error', onError);
     context.signal.addEventListener('abort', onAbort, { once: true });
+    const spool = checksum ? await mkdtemp(path.join(os.tmpdir(), 'sf-tus-chunk-')) : null;
     try {
-      // pipeline hands the limiter itself (a Readable) to the last step, as tus's own code relies on.
-      return await pipeline(source.pipe(proxy), new StreamLimiter(maxFileSize), (limited: AsyncIterable<Buffer>) => patch.store.write(limited as Readable, upload.id, upload.offset));
+      if (!checksum || !spool) {
+        // pipeline hands the limiter itself (a Readable) to the last step, as tus's own code relies on.
+        return await pipeline(source.pipe(proxy), new StreamLimiter(maxFileSize), (limited: AsyncIterable<Buffer>) => handler.store.write(limited as Readable, upload.id, upload.offset));
+      }
+      const file = path.join(spool, 'chunk');
+      const hash = createHash(checksum.algorithm);
+      const tap = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      await pipeline(source.pipe(proxy), new StreamLimiter(maxFileSize), tap, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+      if (context.signal.aborted) throw ERRORS.ABORTED;
+      if (!hash.digest().equals(checksum.digest)) throw CHECKSUM_MISMATCH;
+      return await handler.store.write(createReadStream(file), upload.id, upload.offset);
     } catch (err) {
       source.unpipe(proxy);
       throw (sourceError !== undefined && err === sourceError) || (err instanceof Error && err.name === 'AbortError') ? ERRORS.ABORTED : err;
     } finally {
       source.off('error', onError);
       context.signal.removeEventListener('abort', onAbort);
+      if (spool) await rm(spool, { recursive: true, force: true });
     }
   };
 }
