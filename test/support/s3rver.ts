@@ -3,20 +3,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * s3rver runs in its own process because it makes ListObjectsV2 continuation tokens with DES, which
- * OpenSSL 3 (Node 17+) only offers with the legacy provider; without it every truncated listing is a
- * 500. The child exits when our end of its stdin closes, so a crashed test never leaks it.
+ * s3rver runs in its own process (test/support/s3rver-child.mjs) because it makes ListObjectsV2
+ * continuation tokens with DES, which OpenSSL 3 (Node 17+) only offers with the legacy provider;
+ * without it every truncated listing is a 500. The child also answers the multipart calls s3rver
+ * lacks (ListParts, AbortMultipartUpload) that @tus/s3-store makes. It exits when our end of its
+ * stdin closes, so a crashed test never leaks it.
  */
 export async function startS3rver(directory: string): Promise<{ port: number; stop(): Promise<void> }> {
-  const script = `
-    const S3rver = require('s3rver');
-    const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.env.S3RVER_DIR });
-    server.run().then(({ port }) => process.stdout.write(JSON.stringify({ port }) + '\\n'));
-    process.stdin.resume();
-    process.stdin.on('end', () => server.close().finally(() => process.exit(0)));
-  `;
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', script], {
-    cwd: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'),
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', path.join(here, 's3rver-child.mjs')], {
+    cwd: path.resolve(here, '../..'),
     env: { ...process.env, S3RVER_DIR: directory },
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -36,7 +36,24 @@ async function makeSourceStore(deps: Deps): Promise<SourceStore> {
     const { S3Store } = await import('@tus/s3-store');
     const s3 = config.s3;
     // Objects are named by tus id, which is the video id (plus `<id>.info` for tus metadata).
-    const datastore = new S3Store({
+    const storage = deps.storage as S3Storage;
+    /**
+     * S3Store.remove (tus termination, and our clean-ups: failed ingest, deleted video) aborts the
+     * multipart upload, then deletes `<id>` and `<id>.info`. Once an upload is complete the abort
+     * answers NoSuchUpload, which it reports as a missing upload before deleting anything: the
+     * source of every deleted video stayed in the bucket. It also never deletes `<id>.part` (bytes
+     * short of a part, kept until more arrive). Whatever it manages, all three objects go.
+     */
+    class RemovingS3Store extends S3Store {
+      override async remove(id: string): Promise<void> {
+        try {
+          await super.remove(id);
+        } finally {
+          await Promise.all([id, `${id}.info`, `${id}.part`].map((key) => storage.delete(key).catch(() => {})));
+        }
+      }
+    }
+    const datastore = new RemovingS3Store({
       partSize: 8 * 1024 * 1024,
       s3ClientConfig: {
         bucket: s3.bucket,
@@ -44,16 +61,20 @@ async function makeSourceStore(deps: Deps): Promise<SourceStore> {
         ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
         forcePathStyle: s3.forcePathStyle,
         credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+        // As in platform/storage/s3.ts: no CRC32 trailers where the API does not demand them. Stores
+        // that do not decode aws-chunked bodies (s3rver, older MinIO and Ceph) would otherwise keep
+        // the chunk framing as part of the object: every incomplete part grew by 44 bytes.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
       },
     });
-    const storage = deps.storage as S3Storage;
     return {
       datastore,
       location: (id) => storage.signedUrl(id, config.video.transcodeTimeoutSeconds + 3600),
       read: (id) => storage.get(id),
       async remove(id) {
+        // A missing upload is not an error here; what exists of it is gone either way.
         await datastore.remove(id).catch(() => {});
-        await storage.delete(`${id}.info`).catch(() => {});
       },
     };
   }
