@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userStats } from '../../src/modules/graph/tables.js';
 import { mediaAttachments, postEdits, postHashtags, postMentions, posts } from '../../src/modules/posts/tables.js';
 import { users } from '../../src/modules/users/tables.js';
+import { videos } from '../../src/modules/videos/tables.js';
+import { uuidv7 } from 'uuidv7';
 import { createTestEnv, type TestEnv } from '../support/app.js';
 import { injectClient, signUp, type Call, type TestUser } from '../support/auth.js';
 import { filePart, formData } from '../users/support.js';
@@ -172,6 +174,71 @@ describe('posts', () => {
     expect4xx(await call('POST', '/api/v1/posts', { token: ana.accessToken, body: { text: 'again', media: [up.body.id] } }), 400);
     expect4xx(await call('POST', '/api/v1/posts', { token: bob.accessToken, body: { text: 'steal', media: [up.body.id] } }), 400);
     expect4xx({ ...(await upload(ana, Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"></svg>'))), headers: { 'content-type': 'application/problem+json' } }, 415);
+  });
+
+  it("attaches one of the author's own videos by id; each viewer gets links only where the video's own rules allow", async () => {
+    const video = async (owner: TestUser, extra: Partial<typeof videos.$inferInsert> = {}) => {
+      const id = uuidv7();
+      await env.deps.database.db.insert(videos).values({
+        id,
+        ownerId: owner.id,
+        title: 'My clip',
+        visibility: 'public',
+        status: 'ready',
+        durationSeconds: 12.5,
+        width: 320,
+        height: 240,
+        renditions: [{ height: 144, width: 192, bandwidth: 300_000 }],
+        publishedAt: new Date(),
+        thumbnailKey: `videos/${id}/thumb-auto.jpg`,
+        ...extra,
+      });
+      return id;
+    };
+    const media = (p: PostBody) => p.media as unknown as { id: string; kind: string; width: number | null; urls: Record<string, string>; video: { title: string; status: string; duration: number | null } | null }[];
+    const seen = async (id: string, token?: string) => {
+      const r = await call('GET', `/api/v1/posts/${id}`, { token });
+      expect(r.status).toBe(200);
+      return media(r.body as unknown as PostBody)[0]!;
+    };
+
+    const publicVideo = await video(ana);
+    const p = await post(call, ana, { text: 'new video!', media: [publicVideo] });
+    expect(media(p)).toEqual([
+      { id: publicVideo, kind: 'video', width: 320, height: 240, description: null, urls: { hls: expect.stringContaining(`/api/v1/videos/${publicVideo}/hls/master.m3u8?`), thumbnail: expect.stringContaining('thumb-auto.jpg') }, video: { title: 'My clip', status: 'ready', duration: 12.5 } },
+    ]);
+    for (const token of [bob.accessToken, undefined]) expect((await seen(p.id, token)).urls.hls).toContain('/hls/master.m3u8');
+    // The same video may be shared again.
+    expect(media(await post(call, ana, { text: 'again', media: [publicVideo] }))[0]!.id).toBe(publicVideo);
+
+    // A private video in a public post: the post is public, the video plays for its owner only.
+    const privateVideo = await video(ana, { visibility: 'private' });
+    const q = await post(call, ana, { text: 'members only', media: [privateVideo] });
+    expect((await seen(q.id, ana.accessToken)).video?.title).toBe('My clip');
+    for (const token of [bob.accessToken, undefined]) expect(await seen(q.id, token)).toEqual({ id: privateVideo, kind: 'video', width: null, height: null, description: null, urls: {}, video: null });
+
+    // Still processing: the owner sees the status, others nothing yet.
+    const processing = await video(ana, { status: 'processing', publishedAt: null, renditions: [] });
+    const r = await post(call, ana, { text: 'soon', media: [processing] });
+    expect(media(r)[0]!.video).toEqual({ title: 'My clip', status: 'processing', duration: 12.5 });
+    expect(media(r)[0]!.urls.hls).toBeUndefined();
+    expect((await seen(r.id, bob.accessToken)).video).toBeNull();
+
+    // Deleted later: the post stays, the video is gone from it for everyone.
+    await env.deps.database.db.update(videos).set({ deletedAt: new Date() }).where(eq(videos.id, publicVideo));
+    for (const token of [ana.accessToken, bob.accessToken]) expect((await seen(p.id, token)).video).toBeNull();
+
+    // Someone else's video, a deleted one, one that does not exist, a video with an image, two videos: 400, nothing stored.
+    const bobs = await video(bob);
+    const jpeg = await sharp({ create: { width: 40, height: 40, channels: 3, background: '#000' } }).jpeg().toBuffer();
+    const image = (await upload(ana, jpeg)).body.id as string;
+    const before = await statPosts(ana);
+    for (const ids of [[bobs], [publicVideo], [uuidv7()], [privateVideo, image], [privateVideo, processing]]) {
+      expect4xx(await call('POST', '/api/v1/posts', { token: ana.accessToken, body: { text: 'x', media: ids } }), 400);
+    }
+    expect(await statPosts(ana)).toBe(before);
+    const [img] = await env.deps.database.db.select().from(mediaAttachments).where(eq(mediaAttachments.id, image));
+    expect(img!.postId).toBeNull();
   });
 
   it('sweeps uploads no post claimed after a day, and keeps attached ones', async () => {

@@ -7,7 +7,8 @@ import { ViewerRelations, type ViewerSets } from '../graph/viewer-relations.js';
 import { presentPublic, type PublicUser } from '../users/present.js';
 import type { UsersService } from '../users/service.js';
 import { users, type UserRow } from '../users/tables.js';
-import { presentCore, presentMedia, type PostRow, type PresentedMedia, type PresentedPost, type PresentInput } from './present.js';
+import { videosServiceFor } from '../videos/service.js';
+import { presentCore, presentMedia, presentVideoMedia, type PostRow, type PresentedMedia, type PresentedPost, type PresentInput } from './present.js';
 import { canSee, isStaff, type ReadContext } from './rules.js';
 import { mediaAttachments, posts } from './tables.js';
 
@@ -104,7 +105,7 @@ export class PostsHydrator {
     }
     if (shown.length === 0) return out;
 
-    const input = await this.presentInput([...shown, ...embedded.values()], refs, authors);
+    const input = await this.presentInput(viewerId, [...shown, ...embedded.values()], refs, authors);
     for (const p of shown) {
       const quote = p.quoteOfId ? embedded.get(p.quoteOfId) : undefined;
       const original = p.repostOfId ? embedded.get(p.repostOfId) : undefined;
@@ -216,10 +217,13 @@ export class PostsHydrator {
   }
 
   /** Everything `presentCore` needs besides the rows: authors, hashtags and mentions, and the media rows when there are any. */
-  private async presentInput(rows: PostRow[], refs: Map<string, PostSnapshot>, userRows: Map<string, UserRow>): Promise<PresentInput> {
-    const mediaIds = rows.flatMap((p) => p.media.map((m) => m.id));
+  private async presentInput(viewerId: string | null, rows: PostRow[], refs: Map<string, PostSnapshot>, userRows: Map<string, UserRow>): Promise<PresentInput> {
+    const mediaIds = rows.flatMap((p) => p.media.filter((m) => m.kind === 'image').map((m) => m.id));
+    const videoIds = rows.flatMap((p) => p.media.filter((m) => m.kind === 'video').map((m) => m.id));
     const ttl = this.deps.config.signedUrlTtlSeconds;
     const mediaRows = mediaIds.length ? await this.db.select().from(mediaAttachments).where(inArray(mediaAttachments.id, mediaIds)) : [];
+    // Videos by their own rules, for this viewer ('direct': a post shares the video as a link would).
+    const shownVideos = videoIds.length ? await videosServiceFor(this.deps).present(viewerId, videoIds, 'direct') : null;
     const authors = new Map<string, PublicUser>();
     await Promise.all(
       [...new Set(rows.map((p) => p.authorId))].map(async (id) => authors.set(id, await presentPublic(userRows.get(id)!, this.deps.storage, ttl))),
@@ -238,6 +242,7 @@ export class PostsHydrator {
     }
     const media = new Map<string, PresentedMedia>();
     await Promise.all(mediaRows.map(async (m) => media.set(m.id, await presentMedia(m, this.deps.storage, ttl))));
+    for (const id of videoIds) media.set(id, presentVideoMedia(id, shownVideos?.get(id)));
     return { authors, hashtags, mentions, media };
   }
 }

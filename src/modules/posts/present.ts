@@ -2,6 +2,8 @@ import { Type, type Static, type TProperties } from '@sinclair/typebox';
 import { Nullable, StringEnum } from '../../platform/http/schema-types.js';
 import type { Storage } from '../../platform/storage/types.js';
 import { PublicUserSchema, type PublicUser } from '../users/present.js';
+import type { PresentedVideo } from '../videos/present.js';
+import { VIDEO_STATUSES } from '../videos/tables.js';
 import { POST_VISIBILITIES, type mediaAttachments, type posts } from './tables.js';
 
 export type PostRow = typeof posts.$inferSelect;
@@ -13,11 +15,22 @@ const NullableUuid = Nullable(Uuid);
 export const MediaSchema = Type.Object(
   {
     id: Uuid,
-    kind: StringEnum(['image', 'video']),
+    kind: StringEnum(['image', 'video'], { description: 'video: `id` is the video (GET /api/v1/videos/:id)' }),
     width: Nullable(Type.Integer()),
     height: Nullable(Type.Integer()),
     description: Nullable(Type.String()),
-    urls: Type.Record(Type.String(), Type.String(), { description: 'Signed URLs of the renditions, e.g. { "320": ..., "1280": ... } for images (WebP, by width)' }),
+    urls: Type.Record(Type.String(), Type.String(), {
+      description:
+        'Signed URLs: { "320": ..., "1280": ... } for images (WebP, by width); { hls, thumbnail, storyboard } for a video the viewer may watch (hls once its first rendition is published), {} for one they may not',
+    }),
+    video: Type.Optional(
+      Nullable(
+        Type.Object(
+          { title: Type.String(), status: StringEnum(VIDEO_STATUSES), duration: Nullable(Type.Number({ description: 'Seconds' })) },
+          { description: 'Videos only: null when the viewer may not watch it (private, followers-only, deleted, held, not processed yet)' },
+        ),
+      ),
+    ),
   },
   { title: 'Media' },
 );
@@ -87,6 +100,19 @@ export function presentCore(p: PostRow, input: PresentInput): EmbeddedPost {
     // Removed posts never reach presentation (rules.canSee).
     moderationState: p.moderationState === 'held' ? 'held' : 'visible',
   };
+}
+
+/**
+ * A video in a post, as this viewer may see it: the video module's rules decide (a private video in
+ * a public post plays for its owner only); when they say no, the item stays, without links.
+ */
+export function presentVideoMedia(id: string, v: PresentedVideo | undefined): PresentedMedia {
+  if (!v) return { id, kind: 'video', width: null, height: null, description: null, urls: {}, video: null };
+  const urls: Record<string, string> = {};
+  if (v.hlsUrl) urls.hls = v.hlsUrl;
+  if (v.thumbnailUrl) urls.thumbnail = v.thumbnailUrl;
+  if (v.storyboardUrl) urls.storyboard = v.storyboardUrl;
+  return { id, kind: 'video', width: v.width ?? null, height: v.height ?? null, description: null, urls, video: { title: v.title, status: v.status, duration: v.duration ?? null } };
 }
 
 /** Image renditions are stored under their width ("320", "1280"); URLs are signed for the configured TTL. */

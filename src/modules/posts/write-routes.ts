@@ -18,7 +18,7 @@ const CreateBody = Type.Object(
     visibility: Type.Optional(Type.Union(POST_VISIBILITIES.map((v) => Type.Literal(v)), { description: 'Default public. A reply to a followers-only post is followers-only.' })),
     replyTo: Type.Optional(Uuid),
     quoteOf: Type.Optional(Uuid),
-    media: Type.Optional(Type.Array(Uuid, { maxItems: MAX_IMAGES, description: 'Ids from POST /media: up to 4 images or 1 video' })),
+    media: Type.Optional(Type.Array(Uuid, { maxItems: MAX_IMAGES, description: 'Up to 4 image ids from POST /media, or the id of one of your own videos (POST /videos) alone' })),
   },
   { additionalProperties: false },
 );

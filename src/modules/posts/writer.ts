@@ -8,6 +8,7 @@ import { relationsOf } from '../graph/relations.js';
 // user_stats belongs to the graph module; its `posts` counter is kept here, in the transaction
 // that creates or deletes the post, because a counter updated anywhere else can drift.
 import { userStats } from '../graph/tables.js';
+import { videos } from '../videos/tables.js';
 import type { UsersService } from '../users/service.js';
 import type { PostsHydrator } from './hydrate.js';
 import type { PostRow } from './present.js';
@@ -82,7 +83,8 @@ export class PostsWriter {
       const moderationState = precheckHolds(text, this.deps.config.moderation.precheckMinTerms) ? 'held' : 'visible';
       await tx.insert(posts).values({ id, authorId, text, visibility, replyToId: parent?.id ?? null, rootId, quoteOfId: input.quoteOf ?? null, media, moderationState });
       const mentioned = await this.writeTags(tx, id, authorId, tags, names);
-      if (mediaIds.length) await tx.update(mediaAttachments).set({ postId: id }).where(inArray(mediaAttachments.id, mediaIds));
+      const images = media.filter((m) => m.kind === 'image').map((m) => m.id);
+      if (images.length) await tx.update(mediaAttachments).set({ postId: id }).where(inArray(mediaAttachments.id, images));
       if (parent) await bump(tx, parent.id, 'replyCount', 1);
       if (input.quoteOf) await bump(tx, input.quoteOf, 'quoteCount', 1);
       await bumpUserPosts(tx, authorId, 1);
@@ -200,7 +202,11 @@ export class PostsWriter {
     return p;
   }
 
-  /** Lock the author's unattached uploads, so one upload can never end up in two posts. */
+  /**
+   * The media of a new post: the author's image uploads not attached yet (rows locked, so one upload
+   * can never end up in two posts), or one of the author's own videos by its id (any status: it
+   * plays once processed; a video may be shared in several posts).
+   */
   private async claimMedia(tx: Tx, ownerId: string, ids: string[]): Promise<PostMediaRef[]> {
     if (ids.length === 0) return [];
     const rows = await tx
@@ -208,11 +214,19 @@ export class PostsWriter {
       .from(mediaAttachments)
       .where(and(inArray(mediaAttachments.id, ids), eq(mediaAttachments.ownerId, ownerId), isNull(mediaAttachments.postId)))
       .for('update');
-    if (rows.length !== ids.length) throw mediaProblem('media must be your own uploads that are not attached to a post yet');
-    const videos = rows.filter((r) => r.kind === 'video').length;
-    if (videos > 1 || (videos === 1 && rows.length > 1)) throw mediaProblem('a post has one video and nothing else, or up to 4 images');
-    if (rows.length > MAX_IMAGES) throw mediaProblem(`a post has at most ${MAX_IMAGES} images`);
-    const kinds = new Map(rows.map((r) => [r.id, r.kind]));
+    const kinds = new Map<string, 'image' | 'video'>(rows.map((r) => [r.id, r.kind]));
+    const rest = ids.filter((id) => !kinds.has(id));
+    if (rest.length) {
+      const own = await tx
+        .select({ id: videos.id })
+        .from(videos)
+        .where(and(inArray(videos.id, rest), eq(videos.ownerId, ownerId), isNull(videos.deletedAt)));
+      for (const v of own) kinds.set(v.id, 'video');
+    }
+    if (kinds.size !== ids.length) throw mediaProblem('media must be your own image uploads that are not attached to a post yet, or your own videos');
+    const videoCount = [...kinds.values()].filter((k) => k === 'video').length;
+    if (videoCount > 1 || (videoCount === 1 && kinds.size > 1)) throw mediaProblem('a post has one video and nothing else, or up to 4 images');
+    if (kinds.size > MAX_IMAGES) throw mediaProblem(`a post has at most ${MAX_IMAGES} images`);
     return ids.map((id) => ({ id, kind: kinds.get(id)! }));
   }
 
