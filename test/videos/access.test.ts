@@ -258,6 +258,10 @@ describe('tus uploads: who, how big, how many', () => {
     const right = await tusPatch(location, owner.accessToken, 30_000, two, { ...uploadChecksum('sha256', two), origin: 'https://app.example' });
     expect(right.status).toBe(204);
     expect(right.headers.get('upload-offset')).toBe('60000');
+    // More bytes than the upload lacks (40 000): 413, and the upload does not grow past its length.
+    const tooLong = await tusPatch(location, owner.accessToken, 60_000, Buffer.alloc(50_000, 1));
+    expect(tooLong.status).toBe(413);
+    expect(await tusOffset(location, owner.accessToken)).toBeLessThanOrEqual(100_000);
     // A tus client in a browser must be able to read the offset.
     expect(right.headers.get('access-control-expose-headers')?.toLowerCase()).toContain('upload-offset');
     expect(await tusOffset(location, owner.accessToken)).toBe(60_000);
