@@ -332,6 +332,45 @@ describe('views, progress, likes, comments', () => {
     expect((await call('POST', `/api/v1/videos/bad/like`, { token: follower.accessToken })).status).toBe(400);
   });
 
+  it('watch later: saved once, only videos one may see, listed newest saved first, hidden ones left out', async () => {
+    const [a, b, c] = [await readyVideo('public'), await readyVideo('followers'), await readyVideo('unlisted')];
+    const save = (id: string, token?: string) => call('POST', `/api/v1/videos/${id}/save`, { token });
+    expect((await save(a)).status).toBe(401);
+    // Followers-only: not for someone who does not follow, nor for the blocked.
+    expect((await save(b, other.accessToken)).body.code).toBe('videos.not_found');
+    expect((await save(b, blocked.accessToken)).status).toBe(404);
+    for (const id of [a, b, c]) expect((await save(id, follower.accessToken)).body).toEqual({ saved: true });
+    expect((await save(a, follower.accessToken)).body).toEqual({ saved: true });
+    expect((await call('GET', `/api/v1/videos/${a}`, { token: follower.accessToken })).body).toMatchObject({ viewer: { saved: true, liked: false } });
+    expect((await call('GET', `/api/v1/videos/${a}`, { token: other.accessToken })).body).toMatchObject({ viewer: { saved: false } });
+
+    const list = async (token: string, query = '') => {
+      const r = await call('GET', `/api/v1/me/saved/videos${query}`, { token });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return r.body as { items: { id: string }[]; nextCursor: string | null };
+    };
+    // Newest saved first, in pages that meet; the unlisted one saved by link stays listed for its saver.
+    const first = await list(follower.accessToken, '?limit=2');
+    expect(first.items.map((v) => v.id)).toEqual([c, b]);
+    const second = await list(follower.accessToken, `?limit=2&cursor=${first.nextCursor}`);
+    expect(second.items.map((v) => v.id)).toEqual([a]);
+    expect(second.nextCursor).toBeNull();
+    // Private to the saver.
+    expect((await list(other.accessToken)).items).toEqual([]);
+    // Made private by its owner, deleted: left out.
+    await server.deps.database.db.update(videos).set({ visibility: 'private' }).where(eq(videos.id, b));
+    await server.deps.database.db.update(videos).set({ deletedAt: new Date() }).where(eq(videos.id, c));
+    expect((await list(follower.accessToken)).items.map((v) => v.id)).toEqual([a]);
+    // Unsaving needs no visibility and is idempotent.
+    for (let i = 0; i < 2; i++) expect((await call('DELETE', `/api/v1/videos/${b}/save`, { token: follower.accessToken })).body).toEqual({ saved: false });
+    expect((await call('DELETE', `/api/v1/videos/${a}/save`, { token: follower.accessToken })).body).toEqual({ saved: false });
+    expect((await list(follower.accessToken)).items).toEqual([]);
+    expect((await call('GET', '/api/v1/me/saved/videos?cursor=%21%21', { token: follower.accessToken })).status).toBe(400);
+    expect((await call('GET', '/api/v1/me/saved/videos?limit=0', { token: follower.accessToken })).status).toBe(400);
+    expect((await call('GET', '/api/v1/me/saved/videos')).status).toBe(401);
+    expect((await call('POST', '/api/v1/videos/bad/save', { token: follower.accessToken })).status).toBe(400);
+  });
+
   it('comments: counted, pinned by the video owner only, hidden with the video', async () => {
     const id = await readyVideo('public');
     expect((await call('POST', `/api/v1/videos/${id}/comments`, { body: { text: 'hi' } })).status).toBe(401);

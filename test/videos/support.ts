@@ -124,7 +124,7 @@ export type VideoBody = {
   viewCount: number;
   visibility: string;
   title: string;
-  viewer: { liked: boolean; positionSeconds: number } | null;
+  viewer: { liked: boolean; saved: boolean; positionSeconds: number } | null;
 };
 
 /** Poll GET /videos/:id until its status is one of `statuses`. */

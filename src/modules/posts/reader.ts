@@ -32,15 +32,15 @@ export const idCursor: CursorCodec<string> = { encode: encodeCursor, decode: dec
  * stepped over once, and keys only grow, so posts written between pages land before the first page
  * (newest-first lists) and can neither be repeated nor push an older one out of reach.
  */
-export async function pageOfKeys<K>(
+export async function pageOfKeys<K, T = PresentedPost>(
   skeleton: (after: K | null, n: number) => Promise<{ id: string; key: K }[]>,
-  show: (ids: string[]) => Promise<Map<string, PresentedPost>>,
+  show: (ids: string[]) => Promise<Map<string, T>>,
   limit: number,
   cursor: string | undefined,
   codec: CursorCodec<K>,
-): Promise<PostPage> {
+): Promise<{ items: T[]; nextCursor: string | null }> {
   let after: K | null = cursor === undefined ? null : codec.decode(cursor);
-  const items: PresentedPost[] = [];
+  const items: T[] = [];
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const rows = await skeleton(after, limit + 1);
     const shown = await show(rows.map((r) => r.id));

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { PostPageSchema } from '../posts/present.js';
+import { PostPageSchema, type PresentedPost } from '../posts/present.js';
 import { errors, IdParams, PageQuery, security } from '../posts/schemas.js';
 import type { ModuleRoutes } from '../types.js';
 import { reactionAdapters } from './adapters.js';
@@ -49,6 +49,6 @@ export const reactionsRoutes: ModuleRoutes = async (app, { deps }) => {
         response: { 200: PostPageSchema, ...errors(400, 401) },
       },
     },
-    async (req) => reactions.saved(req.auth!.userId, 'post', req.query.limit, req.query.cursor),
+    async (req) => reactions.saved<PresentedPost>(req.auth!.userId, 'post', req.query.limit, req.query.cursor),
   );
 };

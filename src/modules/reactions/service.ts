@@ -3,7 +3,6 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import { type Db, type Executor, type Tx } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
 import { badRequest, notFound } from '../../platform/errors.js';
-import type { PostPage, PresentedPost } from '../posts/present.js';
 import { pageOfKeys, type CursorCodec } from '../posts/reader.js';
 import './events.js';
 import { likes, saves, type ReactionTarget } from './tables.js';
@@ -21,8 +20,8 @@ export interface ReactionTargetAdapter {
   likeCount(ex: Executor, id: string): Promise<number | undefined>;
   /** Set every stored like counter of this kind to the true count; answers how many were wrong. */
   reconcileLikes(db: Db): Promise<number>;
-  /** Present saved targets for a viewer, keyed by id, hidden ones left out. */
-  present?(viewerId: string, ids: string[]): Promise<Map<string, PresentedPost>>;
+  /** Present saved targets for a viewer, keyed by id, hidden ones left out (posts as posts, videos as videos). */
+  present?(viewerId: string, ids: string[]): Promise<Map<string, unknown>>;
 }
 
 export type ReactionAdapters = Partial<Record<ReactionTarget, ReactionTargetAdapter>>;
@@ -104,11 +103,11 @@ export class ReactionsService {
   }
 
   /** The caller's saved items of one kind, most recently saved first; hidden ones are left out. */
-  async saved(userId: string, type: ReactionTarget, limit: number, cursor: string | undefined): Promise<PostPage> {
+  async saved<T>(userId: string, type: ReactionTarget, limit: number, cursor: string | undefined): Promise<{ items: T[]; nextCursor: string | null }> {
     const a = this.adapter(type);
     if (!a.present) throw notFound('reactions.unsupported_target', `saved ${type}s cannot be listed yet`);
     const db = this.deps.database.db;
-    return pageOfKeys<SaveKey>(
+    return pageOfKeys<SaveKey, T>(
       async (after, n) => {
         const where = [eq(saves.userId, userId), eq(saves.targetType, type)];
         if (after) where.push(sql`(${saves.createdAt}, ${saves.targetId}) < (${new Date(after.at).toISOString()}::timestamptz, ${after.id}::uuid)`);
@@ -120,7 +119,7 @@ export class ReactionsService {
           .limit(n);
         return rows.map((r) => ({ id: r.id, key: { at: r.at.getTime(), id: r.id } }));
       },
-      (ids) => a.present!(userId, ids),
+      async (ids) => (await a.present!(userId, ids)) as Map<string, T>,
       limit,
       cursor,
       saveCursor,

@@ -35,7 +35,7 @@ export const VideoSchema = Type.Object(
     createdAt: Type.String({ format: 'date-time' }),
     publishedAt: Nullable(Type.String({ format: 'date-time' })),
     updatedAt: Type.String({ format: 'date-time' }),
-    viewer: Nullable(Type.Object({ liked: Type.Boolean(), positionSeconds: Type.Number({ description: 'Where to resume' }) })),
+    viewer: Nullable(Type.Object({ liked: Type.Boolean(), saved: Type.Boolean({ description: 'On your watch-later list' }), positionSeconds: Type.Number({ description: 'Where to resume' }) })),
   },
   { title: 'Video' },
 );
@@ -49,7 +49,7 @@ export interface PresentContext {
   secretKey: string;
   publicUrl: string;
   ttlSeconds: number;
-  viewer: Map<string, { liked: boolean; positionSeconds: number }> | null;
+  viewer: Map<string, { liked: boolean; saved: boolean; positionSeconds: number }> | null;
 }
 
 export async function presentVideo(v: VideoRow, owner: UserRow, ctx: PresentContext): Promise<PresentedVideo> {
@@ -82,6 +82,6 @@ export async function presentVideo(v: VideoRow, owner: UserRow, ctx: PresentCont
     createdAt: v.createdAt.toISOString(),
     publishedAt: v.publishedAt?.toISOString() ?? null,
     updatedAt: v.updatedAt.toISOString(),
-    viewer: ctx.viewer ? (ctx.viewer.get(v.id) ?? { liked: false, positionSeconds: 0 }) : null,
+    viewer: ctx.viewer ? (ctx.viewer.get(v.id) ?? { liked: false, saved: false, positionSeconds: 0 }) : null,
   };
 }

@@ -6,7 +6,7 @@ import type { Tx } from '../../platform/db/index.js';
 import type { Deps } from '../../platform/deps.js';
 import { AppError, badRequest, notFound } from '../../platform/errors.js';
 import { precheckHolds } from '../../ml/text/precheck.js';
-import { likes } from '../reactions/tables.js';
+import { likes, saves } from '../reactions/tables.js';
 import { sniffImageFormat } from '../users/images.js';
 import { UsersService } from '../users/service.js';
 import { videoKeys } from './playback.js';
@@ -101,12 +101,14 @@ export class VideosService {
     const out = new Map<string, PresentedVideo>();
     if (rows.size === 0) return out;
     const shown = [...rows.keys()];
-    let viewer: Map<string, { liked: boolean; positionSeconds: number }> | null = null;
+    let viewer: Map<string, { liked: boolean; saved: boolean; positionSeconds: number }> | null = null;
     if (viewerId) {
-      viewer = new Map(shown.map((id) => [id, { liked: false, positionSeconds: 0 }]));
+      viewer = new Map(shown.map((id) => [id, { liked: false, saved: false, positionSeconds: 0 }]));
       const liked = await this.db.select({ id: likes.targetId }).from(likes).where(and(eq(likes.userId, viewerId), eq(likes.targetType, 'video'), inArray(likes.targetId, shown)));
+      const saved = await this.db.select({ id: saves.targetId }).from(saves).where(and(eq(saves.userId, viewerId), eq(saves.targetType, 'video'), inArray(saves.targetId, shown)));
       const progress = await this.db.select().from(videoProgress).where(and(eq(videoProgress.userId, viewerId), inArray(videoProgress.videoId, shown)));
       for (const l of liked) viewer.get(l.id)!.liked = true;
+      for (const x of saved) viewer.get(x.id)!.saved = true;
       for (const p of progress) viewer.get(p.videoId)!.positionSeconds = p.positionSeconds;
     }
     const { storage, config } = this.deps;

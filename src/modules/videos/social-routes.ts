@@ -4,7 +4,9 @@ import { CommentPageSchema, CommentSchema } from '../comments/present.js';
 import { commentsServiceFor, MAX_COMMENT } from '../comments/service.js';
 import { reactionAdapters } from '../reactions/adapters.js';
 import { ReactionsService } from '../reactions/service.js';
+import { PageQuery } from '../posts/schemas.js';
 import type { ModuleRoutes } from '../types.js';
+import { VideoPageSchema, type PresentedVideo } from './present.js';
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const Uuid = Type.String({ format: 'uuid' });
@@ -30,6 +32,33 @@ export const videoSocialRoutes: ModuleRoutes = async (app, { deps }) => {
     '/videos/:id/like',
     { config, schema: { tags: ['reactions'], summary: 'Take back your like of a video', security, params: IdParams, response: { 200: LikeState, ...errors(400, 401, 404) } } },
     async (req) => reactions.unlike(req.auth!.userId, 'video', req.params.id),
+  );
+
+  const SaveState = Type.Object({ saved: Type.Boolean() }, { title: 'SaveState' });
+  app.post(
+    '/videos/:id/save',
+    { config, schema: { tags: ['reactions'], summary: 'Save a video to watch later (private to you)', security, params: IdParams, response: { 200: SaveState, ...errors(400, 401, 404) } } },
+    async (req) => reactions.save(req.auth!.userId, 'video', req.params.id),
+  );
+  app.delete(
+    '/videos/:id/save',
+    { config, schema: { tags: ['reactions'], summary: 'Remove a video from your watch-later list', security, params: IdParams, response: { 200: SaveState, ...errors(400, 401) } } },
+    async (req) => reactions.unsave(req.auth!.userId, 'video', req.params.id),
+  );
+  app.get(
+    '/me/saved/videos',
+    {
+      config,
+      schema: {
+        tags: ['reactions'],
+        summary: 'Your watch-later list: saved videos, most recently saved first',
+        description: 'Videos you may no longer see (made private, deleted, removed) are left out.',
+        security,
+        querystring: Type.Object(PageQuery, { additionalProperties: false }),
+        response: { 200: VideoPageSchema, ...errors(400, 401) },
+      },
+    },
+    async (req) => reactions.saved<PresentedVideo>(req.auth!.userId, 'video', req.query.limit, req.query.cursor),
   );
 
   app.post(

@@ -3,12 +3,15 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { CommentTargetAdapter } from '../comments/service.js';
 import type { ReactionTargetAdapter } from '../reactions/service.js';
 import { visibleVideoRows } from './rules.js';
-import { videoNotFound } from './service.js';
+import { videoNotFound, videosServiceFor } from './service.js';
+import type { Deps } from '../../platform/deps.js';
 import { videos } from './tables.js';
 
-/** Videos as something to like: visibility by the video rules, like_count moved in the like's transaction. */
-export function videoReactionTarget(): ReactionTargetAdapter {
+/** Videos as something to like and save ("watch later"): visibility by the video rules, like_count moved in the like's transaction. */
+export function videoReactionTarget(deps: Deps): ReactionTargetAdapter {
   return {
+    // Saved videos as the saver may see them now ('direct': an unlisted one saved by link stays listed for them).
+    present: (viewerId, ids) => videosServiceFor(deps).present(viewerId, ids, 'direct'),
     async assertReactable(tx, userId, id) {
       const v = (await visibleVideoRows(tx, userId, [id], 'direct')).get(id);
       if (!v) throw videoNotFound();
