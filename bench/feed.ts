@@ -29,7 +29,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Fastify, { type FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { hashPassword } from '../src/modules/auth/crypto.js';
 import { FeedService, useFeedService, feedServiceFor } from '../src/modules/feed/service.js';
@@ -40,7 +39,7 @@ import { users } from '../src/modules/users/tables.js';
 import { createLogger } from '../src/platform/logger.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { inArray } from 'drizzle-orm';
-import { keptDatabaseSecret } from './support/kept-db.js';
+import { freshDatabase, keptDatabaseSecret } from './support/kept-db.js';
 import { startLoadgen, type LoadRequest, type LoadResult, type Loadgen } from './support/loadgen.js';
 
 const { values: args } = parseArgs({
@@ -98,28 +97,9 @@ async function measure(loadgen: Loadgen, req: LoadRequest): Promise<LoadResult> 
   return res;
 }
 
-/** A fresh PostgreSQL database through the admin connection, or nothing on the embedded column. */
-async function freshDatabase(): Promise<{ url: string | undefined; kept: boolean; drop(): Promise<void> }> {
-  const adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl) return { url: undefined, kept: false, drop: async () => {} };
-  const keep = args['db-name'];
-  if (keep !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(keep)) throw new Error('--db-name must be a lower-case SQL identifier');
-  const name = keep ?? `sf_bench_${randomBytes(5).toString('hex')}`;
-  const run = async (text: string) => {
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    return c.query(text).finally(() => c.end());
-  };
-  const exists = keep !== undefined && (await run(`select 1 from pg_database where datname = '${name}'`)).rowCount === 1;
-  if (!exists) await run(`create database ${name}`);
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return { url: u.toString(), kept: exists, drop: keep ? async () => {} : async () => void (await run(`drop database if exists ${name} with (force)`)) };
-}
-
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sf-bench-feed-'));
-  const db = await freshDatabase();
+  const db = await freshDatabase(args['db-name']);
   let server: RunningServer | undefined;
   let bare: FastifyInstance | undefined;
   let loadgen: Loadgen | undefined;

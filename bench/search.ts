@@ -25,14 +25,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { hashPassword } from '../src/modules/auth/crypto.js';
 import { rebuildTerms } from '../src/modules/search/terms.js';
 import { progressBar, seedDatabase } from '../src/modules/seed/seed.js';
 import { createLogger } from '../src/platform/logger.js';
 import { startServer, type RunningServer } from '../src/server.js';
-import { keptDatabaseSecret } from './support/kept-db.js';
+import { freshDatabase, keptDatabaseSecret } from './support/kept-db.js';
 import { startLoadgen, type LoadResult, type Loadgen } from './support/loadgen.js';
 
 const { values: args } = parseArgs({
@@ -67,24 +66,6 @@ const QUERIES: [string, string][] = [
   ['suggest', '/api/v1/search/suggest?q=mus'],
 ];
 
-async function freshDatabase(): Promise<{ url: string | undefined; kept: boolean; drop(): Promise<void> }> {
-  const adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl) return { url: undefined, kept: false, drop: async () => {} };
-  const keep = args['db-name'];
-  if (keep !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(keep)) throw new Error('--db-name must be a lower-case SQL identifier');
-  const name = keep ?? `sf_bench_${randomBytes(5).toString('hex')}`;
-  const run = async (text: string) => {
-    const c = new pg.Client({ connectionString: adminUrl });
-    await c.connect();
-    return c.query(text).finally(() => c.end());
-  };
-  const exists = keep !== undefined && (await run(`select 1 from pg_database where datname = '${name}'`)).rowCount === 1;
-  if (!exists) await run(`create database ${name}`);
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return { url: u.toString(), kept: exists, drop: keep ? async () => {} : async () => void (await run(`drop database if exists ${name} with (force)`)) };
-}
-
 async function main(): Promise<void> {
   for (const [k, v] of [
     ['users', nUsers],
@@ -94,7 +75,7 @@ async function main(): Promise<void> {
   ] as const)
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sf-bench-search-'));
-  const db = await freshDatabase();
+  const db = await freshDatabase(args['db-name']);
   let server: RunningServer | undefined;
   let loadgen: Loadgen | undefined;
   try {
