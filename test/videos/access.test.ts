@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import sharp from 'sharp';
@@ -252,6 +254,8 @@ describe('tus uploads: who, how big, how many', () => {
       expect(((await r.json()) as { code: string }).code).toBe(code);
     }
     expect(await tusOffset(location, owner.accessToken)).toBe(30_000);
+    // Refused chunks leave no spool behind.
+    expect(readdirSync(path.join(server.dataDir, 'tmp', 'tus-chunks'))).toEqual([]);
     // Someone else's checksummed chunk is refused before anything is read.
     expect((await tusPatch(location, other.accessToken, 30_000, two, uploadChecksum('sha1', two))).status).toBe(404);
 

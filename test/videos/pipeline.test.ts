@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,7 +68,17 @@ describe('upload, restart, resume, process, play', () => {
       duplex: 'half',
     } as RequestInit).catch(() => undefined);
 
+    // A checksummed chunk's spool left by a process killed two hours ago, and one just written: the
+    // restarted API removes the old one only (another process may own a fresh one).
+    const spools = path.join(server.dataDir, 'tmp', 'tus-chunks');
+    const stale = path.join(spools, 'chunk-stale');
+    const fresh = path.join(spools, 'chunk-fresh');
+    for (const d of [stale, fresh]) mkdirSync(d, { recursive: true });
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(stale, twoHoursAgo, twoHoursAgo);
     await server.restart();
+    expect(readdirSync(spools)).toEqual(['chunk-fresh']);
+    rmSync(fresh, { recursive: true });
     const resumeLocation = location.replace(/^http:\/\/[^/]+/, server.url);
     const offset = await tusOffset(resumeLocation, owner.accessToken);
     expect(offset).toBeGreaterThanOrEqual(first);

@@ -1,9 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -106,8 +105,9 @@ export const uploadRoutes: ModuleRoutes = async (app, { deps }) => {
     },
   });
 
-  nodeBodyWrites(tus, 'PATCH');
-  nodeBodyWrites(tus, 'POST');
+  const spoolDir = await chunkSpoolDir(deps.config.dataDir);
+  nodeBodyWrites(tus, 'PATCH', spoolDir);
+  nodeBodyWrites(tus, 'POST', spoolDir);
   // Offered by this server: creation-defer-length is not (Upload-Length is required), expiration only when uploads expire.
   const extensions = ['creation', 'creation-with-upload', 'termination', ...(source.datastore.getExpiration() > 0 ? ['expiration'] : []), 'checksum'];
 
@@ -247,10 +247,11 @@ type WriteToStore = (body: unknown, upload: Upload, maxFileSize: number, context
  * With an Upload-Checksum (tus checksum extension, which @tus/server does not implement) the body is
  * first spooled to a private temporary file while it is hashed, and reaches the store only when the
  * digest matches; otherwise nothing of it is stored (460, offset unchanged) and an interrupted chunk
- * is dropped whole, since its checksum cannot be checked. The spool costs one more disk write of
+ * is dropped whole, since its checksum cannot be checked. Spools live under DATA_DIR (not /tmp, often
+ * a small tmpfs in containers), see chunkSpoolDir. The spool costs one more disk write of
  * each checksummed chunk, for any store (an S3 part cannot be taken back once written).
  */
-function nodeBodyWrites(tus: Server, method: 'PATCH' | 'POST'): void {
+function nodeBodyWrites(tus: Server, method: 'PATCH' | 'POST', spoolDir: string): void {
   const handler = tus.handlers[method] as unknown as { writeToStore: WriteToStore; store: Server['datastore'] };
   const original = handler.writeToStore.bind(handler);
   handler.writeToStore = async (body, upload, maxFileSize, context) => {
@@ -272,7 +273,7 @@ function nodeBodyWrites(tus: Server, method: 'PATCH' | 'POST'): void {
     };
     source.on('error', onError);
     context.signal.addEventListener('abort', onAbort, { once: true });
-    const spool = checksum ? await mkdtemp(path.join(os.tmpdir(), 'sf-tus-chunk-')) : null;
+    const spool = checksum ? await mkdtemp(path.join(spoolDir, 'chunk-')) : null;
     try {
       if (!checksum || !spool) {
         // pipeline hands the limiter itself (a Readable) to the last step, as tus's own code relies on.
@@ -299,6 +300,25 @@ function nodeBodyWrites(tus: Server, method: 'PATCH' | 'POST'): void {
       if (spool) await rm(spool, { recursive: true, force: true });
     }
   };
+}
+
+/** Spools older than this belong to a process that died mid-chunk: removed when an API process starts. */
+const STALE_SPOOL_MS = 60 * 60 * 1000;
+
+/**
+ * Where checksummed chunks are spooled: DATA_DIR/tmp/tus-chunks, on the data disk rather than in
+ * /tmp. Leftovers of a killed process are removed at start-up; only old ones, since other API
+ * processes may share the folder and have chunks in flight.
+ */
+async function chunkSpoolDir(dataDir: string): Promise<string> {
+  const dir = path.join(dataDir, 'tmp', 'tus-chunks');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const name of await readdir(dir)) {
+    const p = path.join(dir, name);
+    const s = await stat(p).catch(() => null);
+    if (s && Date.now() - s.mtimeMs > STALE_SPOOL_MS) await rm(p, { recursive: true, force: true });
+  }
+  return dir;
 }
 
 /**
