@@ -25,6 +25,8 @@ export interface LoadRequest {
    * (many distinct users instead of one). Overrides an authorization entry of `headers`.
    */
   tokens?: string[];
+  /** Paths (with query strings) to rotate through, one per request in this order, instead of `url`'s own path. */
+  paths?: string[];
 }
 
 /** What one autocannon run measured. Latencies in milliseconds. */
@@ -53,12 +55,15 @@ function round(n: number, digits = 2): number {
   return Math.round(n * f) / f;
 }
 
-/** A setupRequest that gives each request the next token's Authorization header. */
-function rotateTokens(tokens: string[]): (r: autocannon.Request) => autocannon.Request {
+/** A setupRequest that gives each request the next token's Authorization header and/or the next path. */
+function rotate(tokens: string[] | undefined, paths: string[] | undefined): (r: autocannon.Request) => autocannon.Request {
   let i = 0;
+  let j = 0;
   return (r) => {
-    const token = tokens[i++ % tokens.length]!;
-    return { ...r, headers: { ...r.headers, authorization: `Bearer ${token}` } };
+    let out = r;
+    if (tokens?.length) out = { ...out, headers: { ...out.headers, authorization: `Bearer ${tokens[i++ % tokens.length]!}` } };
+    if (paths?.length) out = { ...out, path: paths[j++ % paths.length]! };
+    return out;
   };
 }
 
@@ -72,7 +77,7 @@ export async function runAutocannon(req: LoadRequest): Promise<LoadResult> {
     ...(req.method ? { method: req.method } : {}),
     ...(req.headers ? { headers: req.headers } : {}),
     ...(req.body !== undefined ? { body: req.body } : {}),
-    ...(req.tokens?.length ? { requests: [{ setupRequest: rotateTokens(req.tokens) }] } : {}),
+    ...(req.tokens?.length || req.paths?.length ? { requests: [{ setupRequest: rotate(req.tokens, req.paths) }] } : {}),
   });
   const total = r['2xx'] + r.non2xx;
   return {
