@@ -51,6 +51,31 @@ function listedVideos(values: unknown[], viewerId: string | null): string[] {
 }
 
 /**
+ * Relevance ranked among the newest RELEVANCE_WINDOW matches of `from` ("posts p" or "videos v")
+ * under `where`, whose $1 is the tsquery: a common word matches a large share of all rows, and
+ * ranking every one of them would cost a scan of them all. Adds its parameters to `values`.
+ */
+function rankedWindow(from: 'posts p' | 'videos v', where: string[], values: unknown[], after: SearchKey | null, limit: number): string {
+  const alias = from.slice(-1);
+  let page = '';
+  if (after) {
+    values.push(after.score, after.id);
+    page = `where (score, id) < ($${values.length - 1}::float8, $${values.length}::uuid)`;
+  }
+  values.push(RELEVANCE_WINDOW, limit);
+  return `select id, score from (
+      select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1))::float8 as score
+      from (select ${alias}.id, ${alias}.search_vector from ${from} where ${where.join(' and ')} order by ${alias}.id desc limit $${values.length - 1}) m
+    ) s ${page} order by score desc, id desc limit $${values.length}`;
+}
+
+/** Run a skeleton statement answering (id, score) rows; each row's key is its score and id. */
+async function keyed(ex: Executor, sql: string, values: unknown[]): Promise<{ id: string; key: SearchKey }[]> {
+  const { rows } = await executeRaw<{ id: string; score: number }>(ex, sql, values);
+  return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
+}
+
+/**
  * Search statements run on the pool, outside transactions: the trigram threshold of `%`
  * (TRIGRAM_SIMILARITY) is a session setting every connection starts with (platform/db).
  */
@@ -88,22 +113,8 @@ export class PostgresSearchBackend implements SearchBackend {
       }
       values.push(query.limit);
       sql = `select p.id, 0::float8 as score from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length}`;
-    } else {
-      let page = '';
-      if (query.after) {
-        values.push(query.after.score, query.after.id);
-        page = `where (score, id) < ($${values.length - 1}::float8, $${values.length}::uuid)`;
-      }
-      values.push(RELEVANCE_WINDOW, query.limit);
-      // Relevance is ranked among the newest RELEVANCE_WINDOW matches: a common word matches a
-      // large share of all posts, and ranking every one of them would cost a scan of them all.
-      sql = `select id, score from (
-          select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1))::float8 as score
-          from (select p.id, p.search_vector from posts p where ${where.join(' and ')} order by p.id desc limit $${values.length - 1}) m
-        ) s ${page} order by score desc, id desc limit $${values.length}`;
-    }
-    const { rows } = await executeRaw<{ id: string; score: number }>(tx, sql, values);
-    return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
+    } else sql = rankedWindow('posts p', where, values, query.after, query.limit);
+    return keyed(tx, sql, values);
   }
 
   async videos(query: VideoQuery): Promise<{ id: string; key: SearchKey }[]> {
@@ -139,20 +150,8 @@ export class PostgresSearchBackend implements SearchBackend {
       }
       values.push(query.limit);
       sql = `select v.id, ${published} as score from videos v where ${where.join(' and ')} order by v.published_at desc, v.id desc limit $${values.length}`;
-    } else {
-      let page = '';
-      if (query.after) {
-        values.push(query.after.score, query.after.id);
-        page = `where (score, id) < ($${values.length - 1}::float8, $${values.length}::uuid)`;
-      }
-      values.push(RELEVANCE_WINDOW, query.limit);
-      sql = `select id, score from (
-          select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1))::float8 as score
-          from (select v.id, v.search_vector from videos v where ${where.join(' and ')} order by v.id desc limit $${values.length - 1}) m
-        ) s ${page} order by score desc, id desc limit $${values.length}`;
-    }
-    const { rows } = await executeRaw<{ id: string; score: number }>(tx, sql, values);
-    return rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } }));
+    } else sql = rankedWindow('videos v', where, values, query.after, query.limit);
+    return keyed(tx, sql, values);
   }
 
   async videoSuggestions(query: SuggestQuery): Promise<string[]> {
@@ -165,15 +164,7 @@ export class PostgresSearchBackend implements SearchBackend {
     const head = words.length > 1 ? await correctedQuery(tx, words.slice(0, -1)) : null;
     const values: unknown[] = [head ? `${head} & ${prefixLexeme(last)}` : prefixLexeme(last)];
     const where = listedVideos(values, query.viewerId);
-    values.push(RELEVANCE_WINDOW, query.limit);
-    const { rows } = await executeRaw<{ id: string }>(
-      tx,
-      `select id from (
-         select m.id, ts_rank_cd(m.search_vector, to_tsquery('simple', $1)) as score
-         from (select v.id, v.search_vector from videos v where ${where.join(' and ')} order by v.id desc limit $${values.length - 1}) m
-       ) s order by score desc, id desc limit $${values.length}`,
-      values,
-    );
+    const { rows } = await executeRaw<{ id: string }>(tx, rankedWindow('videos v', where, values, null, query.limit), values);
     return rows.map((r) => r.id);
   }
 
