@@ -35,7 +35,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { hashPassword } from '../src/modules/auth/crypto.js';
 import { rebuildTerms } from '../src/modules/search/terms.js';
-import { progressBar, seedDatabase } from '../src/modules/seed/seed.js';
+import { prng, progressBar, seedDatabase, zipf } from '../src/modules/seed/seed.js';
 import { createLogger } from '../src/platform/logger.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { freshDatabase, keptDatabaseSecret } from './support/kept-db.js';
@@ -159,24 +159,12 @@ async function main(): Promise<void> {
   }
 }
 
-/** A seeded pseudo-random generator (mulberry32): the same mix every run with the same --seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * `n` distinct search paths of every kind the fixed runs ask, then a 50 000-long sequence of them
  * drawn with Zipf popularity (weight 1/rank).
  */
 function mixedQueries(n: number, words: string[], tags: string[], names: string[], seed: number): string[] {
-  const rnd = random(seed);
+  const rnd = prng(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const typo = (w: string) => {
     const i = 1 + Math.floor(rnd() * (w.length - 2));
@@ -197,23 +185,9 @@ function mixedQueries(n: number, words: string[], tags: string[], names: string[
   const distinct = new Set<string>();
   for (let tries = 0; distinct.size < n && tries < n * 50; tries++) distinct.add(pick(kinds)());
   const list = [...distinct];
-  const weights = list.map((_, k) => 1 / (k + 1));
-  const total = weights.reduce((a, b) => a + b, 0);
-  const cumulative: number[] = [];
-  let acc = 0;
-  for (const w of weights) cumulative.push((acc += w / total));
+  const next = zipf(list.length, 1, rnd);
   const out: string[] = [];
-  for (let i = 0; i < 50_000; i++) {
-    const r = rnd();
-    let lo = 0;
-    let hi = cumulative.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cumulative[mid]! < r) lo = mid + 1;
-      else hi = mid;
-    }
-    out.push(list[lo]!);
-  }
+  for (let i = 0; i < 50_000; i++) out.push(list[next()]!);
   return out;
 }
 

@@ -1,3 +1,5 @@
+import { mulberry32 } from './random.js';
+
 /**
  * Implicit feedback as a sparse user x item matrix (CSR, both directions), the input of every
  * model in this folder. Users and items are dense indices 0..n-1; callers keep the mapping from
@@ -77,13 +79,4 @@ export function rowOf(csr: Csr, r: number): { indices: Int32Array; values: Float
 }
 
 /** Small, seedable PRNG (mulberry32): training is reproducible for a given seed. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../src/ml/random.js';
 import { uuidv7 } from 'uuidv7';
 import { postHashtags, posts } from '../../src/modules/posts/tables.js';
 import { users } from '../../src/modules/users/tables.js';
@@ -22,16 +23,7 @@ export async function makePosts(deps: Deps, authorId: string, n: number, text: s
 }
 
 /** Deterministic PRNG for synthetic data (mulberry32). */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 /**
  * Finished videos written straight to the table (discovery tests are about ranking and rules, not

@@ -1,4 +1,5 @@
 import type { SparseVector } from './features.js';
+import { mulberry32 } from '../random.js';
 
 /**
  * Multinomial logistic regression over sparse vectors, trained by stochastic gradient descent with
@@ -29,16 +30,7 @@ export interface TrainOptions {
 export const defaultTrainOptions: TrainOptions = { epochs: 12, lambda: 1e-5, eta0: 0.5, seed: 1 };
 
 /** Mulberry32: a small seeded generator so training and fold splits are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {

@@ -16,6 +16,7 @@
  * - Deterministic: the same --seed gives the same data (except the time origin, which is now).
  */
 import type { Database } from '../../platform/db/index.js';
+import { mulberry32 } from '../../ml/random.js';
 
 export interface SeedOptions {
   users: number;
@@ -57,16 +58,7 @@ const DAY_MS = 86_400_000;
 const SPAN_MS = 90 * DAY_MS;
 
 /** mulberry32: small, fast, deterministic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 /** Sampler of 0..n-1 with P(i) proportional to 1/(i+1)^s (inverse CDF by binary search). */
 export function zipf(n: number, s: number, rnd: () => number): () => number {
