@@ -5,11 +5,11 @@ import { ReactionsService } from '../reactions/service.js';
 import type { ModuleRoutes } from '../types.js';
 import { CommentPageSchema, CommentSchema } from './present.js';
 import { commentsServiceFor, MAX_COMMENT } from './service.js';
+import { LikeState } from '../reactions/schemas.js';
 
 const Uuid = Type.String({ format: 'uuid' });
 // Code points are counted by the service; the schema bound leaves room for astral characters (2 UTF-16 units each).
 const Text = Type.String({ maxLength: MAX_COMMENT * 2, description: `Plain text, 1 to ${MAX_COMMENT} characters after trimming` });
-const LikeState = Type.Object({ liked: Type.Boolean(), likes: Type.Integer({ description: 'The like counter after this call' }) }, { title: 'LikeState' });
 
 /** Comments on posts (videos later): threads, sorting, edit, delete, pin, likes. */
 export const commentsRoutes: ModuleRoutes = async (app, { deps }) => {

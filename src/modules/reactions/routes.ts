@@ -4,9 +4,8 @@ import { errors, IdParams, PageQuery, security } from '../posts/schemas.js';
 import type { ModuleRoutes } from '../types.js';
 import { reactionAdapters } from './adapters.js';
 import { ReactionsService } from './service.js';
+import { LikeState, SaveState } from './schemas.js';
 
-const LikeState = Type.Object({ liked: Type.Boolean(), likes: Type.Integer({ description: 'The like counter after this call' }) }, { title: 'LikeState' });
-const SaveState = Type.Object({ saved: Type.Boolean() }, { title: 'SaveState' });
 
 /**
  * Likes and saves. Both verbs are idempotent: liking twice or unliking something not liked

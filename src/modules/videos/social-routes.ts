@@ -7,11 +7,11 @@ import { ReactionsService } from '../reactions/service.js';
 import { PageQuery } from '../posts/schemas.js';
 import type { ModuleRoutes } from '../types.js';
 import { VideoPageSchema, type PresentedVideo } from './present.js';
+import { LikeState, SaveState } from '../reactions/schemas.js';
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 const Uuid = Type.String({ format: 'uuid' });
 const Text = Type.String({ maxLength: MAX_COMMENT * 2, description: `Plain text, 1 to ${MAX_COMMENT} characters after trimming` });
-const LikeState = Type.Object({ liked: Type.Boolean(), likes: Type.Integer({ description: 'The like counter after this call' }) }, { title: 'LikeState' });
 const security = [{ bearerAuth: [] }];
 
 /**
@@ -34,7 +34,6 @@ export const videoSocialRoutes: ModuleRoutes = async (app, { deps }) => {
     async (req) => reactions.unlike(req.auth!.userId, 'video', req.params.id),
   );
 
-  const SaveState = Type.Object({ saved: Type.Boolean() }, { title: 'SaveState' });
   app.post(
     '/videos/:id/save',
     { config, schema: { tags: ['reactions'], summary: 'Save a video to watch later (private to you)', security, params: IdParams, response: { 200: SaveState, ...errors(400, 401, 404) } } },
