@@ -222,8 +222,9 @@ export class PostsHydrator {
     const videoIds = rows.flatMap((p) => p.media.filter((m) => m.kind === 'video').map((m) => m.id));
     const ttl = this.deps.config.signedUrlTtlSeconds;
     const mediaRows = mediaIds.length ? await this.db.select().from(mediaAttachments).where(inArray(mediaAttachments.id, mediaIds)) : [];
-    // Videos by their own rules, for this viewer ('direct': a post shares the video as a link would).
-    const shownVideos = videoIds.length ? await videosServiceFor(this.deps).present(viewerId, videoIds, 'direct') : null;
+    // Videos by their own rules, for this viewer ('direct': a post shares the video as a link would);
+    // a post's media item shows none of the viewer's likes or resume positions, so they are not read.
+    const shownVideos = videoIds.length ? await videosServiceFor(this.deps).present(viewerId, videoIds, 'direct', { viewerState: false }) : null;
     const authors = new Map<string, PublicUser>();
     await Promise.all(
       [...new Set(rows.map((p) => p.authorId))].map(async (id) => authors.set(id, await presentPublic(userRows.get(id)!, this.deps.storage, ttl))),

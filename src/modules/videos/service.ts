@@ -95,14 +95,17 @@ export class VideosService {
     return { id, upload: { url: uploadUrl(this.deps.config.publicUrl, id) } };
   }
 
-  /** Presented videos the viewer may see, keyed by id. */
-  async present(viewerId: string | null, ids: string[], ctx: VideoReadContext): Promise<Map<string, PresentedVideo>> {
+  /**
+   * Presented videos the viewer may see, keyed by id. `viewerState: false` skips reading the
+   * viewer's likes, saves and resume positions (`viewer` is then null) for callers that show none.
+   */
+  async present(viewerId: string | null, ids: string[], ctx: VideoReadContext, opts: { viewerState?: boolean } = {}): Promise<Map<string, PresentedVideo>> {
     const rows = await visibleVideoRows(this.db, viewerId, ids, ctx);
     const out = new Map<string, PresentedVideo>();
     if (rows.size === 0) return out;
     const shown = [...rows.keys()];
     let viewer: Map<string, { liked: boolean; saved: boolean; positionSeconds: number }> | null = null;
-    if (viewerId) {
+    if (viewerId && opts.viewerState !== false) {
       viewer = new Map(shown.map((id) => [id, { liked: false, saved: false, positionSeconds: 0 }]));
       const liked = await this.db.select({ id: likes.targetId }).from(likes).where(and(eq(likes.userId, viewerId), eq(likes.targetType, 'video'), inArray(likes.targetId, shown)));
       const saved = await this.db.select({ id: saves.targetId }).from(saves).where(and(eq(saves.userId, viewerId), eq(saves.targetType, 'video'), inArray(saves.targetId, shown)));
