@@ -273,12 +273,13 @@ function nodeBodyWrites(tus: Server, method: 'PATCH' | 'POST', spoolDir: string)
     };
     source.on('error', onError);
     context.signal.addEventListener('abort', onAbort, { once: true });
-    const spool = checksum ? await mkdtemp(path.join(spoolDir, 'chunk-')) : null;
+    let spool: string | undefined;
     try {
-      if (!checksum || !spool) {
+      if (!checksum) {
         // pipeline hands the limiter itself (a Readable) to the last step, as tus's own code relies on.
         return await pipeline(source.pipe(proxy), new StreamLimiter(maxFileSize), (limited: AsyncIterable<Buffer>) => handler.store.write(limited as Readable, upload.id, upload.offset));
       }
+      spool = await mkdtemp(path.join(spoolDir, 'chunk-'));
       const file = path.join(spool, 'chunk');
       const hash = createHash(checksum.algorithm);
       const tap = new Transform({
