@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3Storage } from '../../src/platform/storage/s3.js';
 import { startTestServer, type TestServer } from '../support/app.js';
 import { httpClient, STRONG_PASSWORD, tokenFrom } from '../support/auth.js';
 import { startS3rver } from '../support/s3rver.js';
@@ -22,17 +21,9 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'sf-prod-parts-'));
   s3 = await startS3rver(dir);
   smtp = await startSmtp();
-  const env = {
-    S3_BUCKET: 'social-flow-test',
-    S3_ENDPOINT: `http://127.0.0.1:${s3.port}`,
-    S3_ACCESS_KEY_ID: 'S3RVER',
-    S3_SECRET_ACCESS_KEY: 'S3RVER',
-    SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
-  };
-  const probe = new S3Storage({ endpoint: env.S3_ENDPOINT, region: 'us-east-1', bucket: env.S3_BUCKET, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
-  await probe.ensureBucket();
-  await probe.close();
-  server = await startTestServer({ env });
+  const bucket = await s3.bucket('social-flow-test');
+  await bucket.storage.close();
+  server = await startTestServer({ env: { ...bucket.env, SMTP_URL: `smtp://127.0.0.1:${smtp.port}` } });
 });
 afterAll(async () => {
   await server?.close();

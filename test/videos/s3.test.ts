@@ -4,9 +4,9 @@ import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { videos } from '../../src/modules/videos/tables.js';
-import { S3Storage } from '../../src/platform/storage/s3.js';
+import type { S3Storage } from '../../src/platform/storage/s3.js';
 import { httpClient, signUp, type Call, type TestUser } from '../support/auth.js';
-import { startS3rver } from '../support/s3rver.js';
+import { startS3rver, type S3rver } from '../support/s3rver.js';
 import { ffprobeUrl, makeClip, sha256, startVideoServer, tusCreate, tusOffset, tusPatch, uploadChecksum, waitFor, waitForStatus, type VideoServer } from './support.js';
 
 /**
@@ -16,7 +16,7 @@ import { ffprobeUrl, makeClip, sha256, startVideoServer, tusCreate, tusOffset, t
  */
 let dir: string;
 let clips: string;
-let s3: Awaited<ReturnType<typeof startS3rver>>;
+let s3: S3rver;
 let server: VideoServer;
 let call: Call;
 let owner: TestUser;
@@ -27,10 +27,9 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'sf-video-s3-'));
   clips = mkdtempSync(path.join(os.tmpdir(), 'sf-clips-s3-'));
   s3 = await startS3rver(dir);
-  const env = { S3_BUCKET: 'social-flow-videos', S3_ENDPOINT: `http://127.0.0.1:${s3.port}`, S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER' };
-  bucket = new S3Storage({ endpoint: env.S3_ENDPOINT, region: 'us-east-1', bucket: env.S3_BUCKET, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
-  await bucket.ensureBucket();
-  server = await startVideoServer(env);
+  const made = await s3.bucket('social-flow-videos');
+  bucket = made.storage;
+  server = await startVideoServer(made.env);
   call = httpClient(server.url);
   owner = await signUp(call, server.dataDir);
   other = await signUp(call, server.dataDir);
