@@ -1,10 +1,10 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { searchTerms } from '../../src/modules/search/tables.js';
 import { rebuildTerms } from '../../src/modules/search/terms.js';
 import { videos } from '../../src/modules/videos/tables.js';
-import { createTestEnv, eventually, type TestEnv } from '../support/app.js';
+import { createTestEnv, type TestEnv } from '../support/app.js';
 import { injectClient, signUp, type Call, type TestUser } from '../support/auth.js';
+import { vocabularyHas } from './support.js';
 import { expect4xx, graph } from '../posts/support.js';
 import { makeVideos } from '../recommendations/support.js';
 
@@ -119,7 +119,7 @@ describe('GET /search?type=videos: matching', () => {
     const id = await one(`Striped ${word}`);
     await env.deps.events.publish('video.ready', { videoId: id, ownerId: owner.id });
     // 45 s: inside the 60 s test timeout, so a timeout still reports the jobs.
-    await eventually(env, `the search vocabulary learning ${word}`, '%search%', async () => (await env.deps.database.db.select().from(searchTerms).where(eq(searchTerms.term, word))).length === 1, 45_000);
+    await vocabularyHas(env, word, undefined, 45_000);
     // One letter swapped: only the vocabulary can bridge it.
     const typo = `zebracron${tail}`;
     expect(videoIds(await search(q(typo)))).toEqual([id]);
