@@ -3,6 +3,7 @@
  *
  *   npx tsx bench/search.ts [--users 10000] [--posts 200000] [--duration 10] [--connections 16]
  *                           [--warmup 2] [--seed 42] [--db-name sf_bench_search] [--search-cache 10]
+ *                           [--mix 2000] [--profile]
  *
  * Method
  * - A fresh database: the embedded one in memory by default; with DATABASE_URL set, a new
@@ -24,7 +25,8 @@
  *   popular query k times less often than the first; seeded, so runs compare), each request the
  *   next of a 50 000-long sequence. A popular query finds its answer reused, a rare one pays the
  *   ranking: the figure between the repeated-query runs and --search-cache 0. Reported apart from
- *   the worst p99 of the fixed queries.
+ *   the worst p99 of the fixed queries. `--profile` first asks each distinct query once, one at a
+ *   time, and prints p50/p90/max per kind: which kinds make the mixed run's tail.
  * - Prints req/s, p50 and p99 per query, and one JSON line with every figure and the worst p99.
  */
 import { randomBytes } from 'node:crypto';
@@ -53,6 +55,8 @@ const { values: args } = parseArgs({
     'search-cache': { type: 'string' },
     /** Distinct queries in the mixed run (0: no mixed run). */
     mix: { type: 'string', default: '2000' },
+    /** Before the mixed run, ask each distinct query once, one at a time, and print latency per kind. */
+    profile: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -142,7 +146,8 @@ async function main(): Promise<void> {
       const { rows: words } = await deps.database.query<{ term: string }>('select term from search_terms where docs >= 100 and length(term) >= 4 order by docs desc, term limit 200');
       const { rows: tags } = await deps.database.query<{ tag: string }>('select tag from search_hashtags where posts > 0 and length(tag) >= 4 order by posts desc, tag limit 200');
       const { rows: names } = await deps.database.query<{ username: string }>('select username from users order by id limit 5000');
-      const paths = mixedQueries(nMix, words.map((r) => r.term), tags.map((r) => r.tag), names.map((r) => r.username), Number(args.seed));
+      const { paths, kinds } = mixedQueries(nMix, words.map((r) => r.term), tags.map((r) => r.tag), names.map((r) => r.username), Number(args.seed));
+      if (args.profile) await profileKinds(`${server.url}`, kinds);
       const req = { title: 'mix', url: `${server.url}/`, connections, durationS, paths };
       if (warmupS > 0) await loadgen.run({ ...req, durationS: warmupS });
       const res = await loadgen.run(req);
@@ -160,10 +165,37 @@ async function main(): Promise<void> {
 }
 
 /**
- * `n` distinct search paths of every kind the fixed runs ask, then a 50 000-long sequence of them
- * drawn with Zipf popularity (weight 1/rank).
+ * `--profile`: every distinct query asked once, one request at a time (no queueing, so each figure
+ * is that query's own cost; with the cache on, the first ask of each is a miss), summarised per kind.
  */
-function mixedQueries(n: number, words: string[], tags: string[], names: string[], seed: number): string[] {
+async function profileKinds(base: string, kinds: Map<string, string>): Promise<void> {
+  const byKind = new Map<string, number[]>();
+  const all: [number, string][] = [];
+  for (const [p, kind] of kinds) {
+    const t0 = performance.now();
+    const res = await fetch(`${base}${p}`);
+    await res.arrayBuffer();
+    const ms = performance.now() - t0;
+    if (!res.ok) throw new Error(`${p}: ${res.status}`);
+    let list = byKind.get(kind);
+    if (!list) byKind.set(kind, (list = []));
+    list.push(ms);
+    all.push([ms, p]);
+  }
+  const q = (xs: number[], f: number) => xs[Math.min(xs.length - 1, Math.floor(f * xs.length))]!;
+  for (const [kind, xs] of byKind) {
+    xs.sort((a, b) => a - b);
+    console.log(`profile ${kind.padEnd(22)} ${String(xs.length).padStart(5)} queries   p50 ${q(xs, 0.5).toFixed(1).padStart(6)} ms   p90 ${q(xs, 0.9).toFixed(1).padStart(6)} ms   max ${xs.at(-1)!.toFixed(1).padStart(6)} ms`);
+  }
+  all.sort((a, b) => b[0] - a[0]);
+  for (const [ms, p] of all.slice(0, 12)) console.log(`profile slowest ${ms.toFixed(1).padStart(7)} ms   ${decodeURIComponent(p)}`);
+}
+
+/**
+ * `n` distinct search paths of every kind the fixed runs ask (with the kind of each), then a
+ * 50 000-long sequence of them drawn with Zipf popularity (weight 1/rank).
+ */
+function mixedQueries(n: number, words: string[], tags: string[], names: string[], seed: number): { paths: string[]; kinds: Map<string, string> } {
   const rnd = prng(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const typo = (w: string) => {
@@ -171,24 +203,28 @@ function mixedQueries(n: number, words: string[], tags: string[], names: string[
     return w.slice(0, i) + w[i + 1] + w[i] + w.slice(i + 2);
   };
   const q = encodeURIComponent;
-  const kinds: (() => string)[] = [
-    () => `/api/v1/search?type=posts&q=${q(pick(words))}`,
-    () => `/api/v1/search?type=posts&q=${q(pick(words))}`,
-    () => `/api/v1/search?type=posts&q=${q(`${pick(words)} ${pick(words)}`)}`,
-    () => `/api/v1/search?type=posts&q=${q(typo(pick(words)))}`,
-    () => `/api/v1/search?type=posts&q=${q(pick(words))}&sort=recent`,
-    () => `/api/v1/search?q=${q(pick(words))}`,
-    () => `/api/v1/search?type=users&q=${q(pick(names).slice(0, 4 + Math.floor(rnd() * 4)))}`,
-    () => `/api/v1/search?type=hashtags&q=${q(pick(tags).slice(0, 3 + Math.floor(rnd() * 3)))}`,
-    () => `/api/v1/search/suggest?q=${q(pick(words).slice(0, 3 + Math.floor(rnd() * 3)))}`,
+  const makers: [string, () => string][] = [
+    ['word', () => `/api/v1/search?type=posts&q=${q(pick(words))}`],
+    ['word', () => `/api/v1/search?type=posts&q=${q(pick(words))}`],
+    ['two words', () => `/api/v1/search?type=posts&q=${q(`${pick(words)} ${pick(words)}`)}`],
+    ['typo', () => `/api/v1/search?type=posts&q=${q(typo(pick(words)))}`],
+    ['word, newest first', () => `/api/v1/search?type=posts&q=${q(pick(words))}&sort=recent`],
+    ['all kinds', () => `/api/v1/search?q=${q(pick(words))}`],
+    ['people prefix', () => `/api/v1/search?type=users&q=${q(pick(names).slice(0, 4 + Math.floor(rnd() * 4)))}`],
+    ['hashtag prefix', () => `/api/v1/search?type=hashtags&q=${q(pick(tags).slice(0, 3 + Math.floor(rnd() * 3)))}`],
+    ['suggest', () => `/api/v1/search/suggest?q=${q(pick(words).slice(0, 3 + Math.floor(rnd() * 3)))}`],
   ];
-  const distinct = new Set<string>();
-  for (let tries = 0; distinct.size < n && tries < n * 50; tries++) distinct.add(pick(kinds)());
-  const list = [...distinct];
+  const kinds = new Map<string, string>();
+  for (let tries = 0; kinds.size < n && tries < n * 50; tries++) {
+    const [kind, make] = pick(makers);
+    const p = make();
+    if (!kinds.has(p)) kinds.set(p, kind);
+  }
+  const list = [...kinds.keys()];
   const next = zipf(list.length, 1, rnd);
-  const out: string[] = [];
-  for (let i = 0; i < 50_000; i++) out.push(list[next()]!);
-  return out;
+  const paths: string[] = [];
+  for (let i = 0; i < 50_000; i++) paths.push(list[next()]!);
+  return { paths, kinds };
 }
 
 main().then(
