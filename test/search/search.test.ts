@@ -2,6 +2,8 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { posts } from '../../src/modules/posts/tables.js';
 import { searchHashtags, searchTerms } from '../../src/modules/search/tables.js';
+import type { SearchKey } from '../../src/modules/search/backend.js';
+import { matchPlan, PostgresSearchBackend, PREFIX_PER_LENGTH } from '../../src/modules/search/postgres.js';
 import { rebuildTerms } from '../../src/modules/search/terms.js';
 import { users } from '../../src/modules/users/tables.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
@@ -144,6 +146,52 @@ describe('GET /search: matching', () => {
   });
 });
 
+describe('post search match plans (walk the table newest first, or read the full-text index)', () => {
+  it('both plans answer the same skeletons for every sort and page, leaving out deleted, removed and unlisted posts', async () => {
+    const X = `mp${Math.random().toString(36).slice(2, 7)}`;
+    const live: string[] = [];
+    for (let i = 0; i < 6; i++) live.push((await post(call, stranger, { text: `plan sample ${i} ${X} ${i % 2 ? X : ''}` })).id);
+    const unlisted = await post(call, stranger, { text: `plan unlisted ${X}`, visibility: 'unlisted' });
+    const deleted = await post(call, stranger, { text: `plan deleted ${X}` });
+    expect((await call('DELETE', `/api/v1/posts/${deleted.id}`, { token: stranger.accessToken })).status).toBe(204);
+    const removed = await post(call, stranger, { text: `plan removed ${X}` });
+    await env.deps.database.db.update(posts).set({ moderationState: 'removed' }).where(eq(posts.id, removed.id));
+    const backends = { scan: new PostgresSearchBackend(env.deps.database, { plan: 'scan' }), index: new PostgresSearchBackend(env.deps.database, { plan: 'index' }) };
+    const pages = async (b: PostgresSearchBackend, q: string, sort: 'relevance' | 'recent') => {
+      const out: { id: string; key: SearchKey }[] = [];
+      for (let n = 0; n < 10; n++) {
+        const rows = await b.posts({ q, sort, after: out.at(-1)?.key ?? null, limit: 2 });
+        out.push(...rows);
+        if (rows.length < 2) break;
+      }
+      return out;
+    };
+    for (const q of [X, `sample ${X}`, `${X} 3`])
+      for (const sort of ['relevance', 'recent'] as const) {
+        const scan = await pages(backends.scan, q, sort);
+        expect(await pages(backends.index, q, sort), `${q} ${sort}`).toEqual(scan);
+        expect(scan.length, `${q} ${sort}`).toBeGreaterThan(0);
+        for (const r of scan) expect(live).toContain(r.id);
+        for (const hidden of [unlisted, deleted, removed]) expect(scan.map((r) => r.id)).not.toContain(hidden.id);
+      }
+    expect(new Set((await pages(backends.index, X, 'relevance')).map((r) => r.id))).toEqual(new Set(live));
+    // Relevance: the posts with the word twice first.
+    expect(new Set((await pages(backends.index, X, 'relevance')).slice(0, 3).map((r) => r.id))).toEqual(new Set(live.filter((_, i) => i % 2)));
+    expect((await pages(backends.index, X, 'recent')).map((r) => r.id)).toEqual([...live].reverse());
+  });
+
+  it('chooses the index for a word too rare for a short walk, the walk for a common one', () => {
+    // 1M posts, the newest 1000 wanted: a word in 5 000 posts is read from the index, one in 85 000 walked.
+    expect(matchPlan(5_000, 1000, 1_000_000)).toBe('index');
+    expect(matchPlan(85_000, 1000, 1_000_000)).toBe('scan');
+    // A first page of 21 by date: only a rare word is worth the index.
+    expect(matchPlan(5_000, 21, 1_000_000)).toBe('scan');
+    expect(matchPlan(300, 21, 1_000_000)).toBe('index');
+    // Nothing counted (a word the vocabulary has not seen yet): the index finds the few there are.
+    expect(matchPlan(0, 1000, 1_000_000)).toBe('index');
+  });
+});
+
 describe('GET /search?type=users: prefix matches first, then similar names', () => {
   it('pages through both tiers without repeats or gaps, prefix matches first', async () => {
     const stem = `pfx${Math.random().toString(36).slice(2, 6)}`;
@@ -177,6 +225,38 @@ describe('GET /search?type=users: prefix matches first, then similar names', () 
     for (const id of want('similar')) expect(seen.slice(5)).toContain(id);
     expect(seen).not.toContain(want('none')[0]);
     expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('a prefix many names share: the exact name first, and at most PREFIX_PER_LENGTH names of each length, the first in name order', async () => {
+    const stem = `pl${Math.random().toString(36).slice(2, 7)}`;
+    const digits = (n: number, width: number) => String(n).padStart(width, '0');
+    // The exact name, 3 names one letter longer, PREFIX_PER_LENGTH + 5 two letters longer.
+    const names = [stem, ...[1, 2, 3].map((i) => `${stem}${i}`), ...Array.from({ length: PREFIX_PER_LENGTH + 5 }, (_, i) => `${stem}${digits(i, 2)}`)];
+    const ids = new Map<string, string>();
+    await env.deps.database.db.insert(users).values(
+      names.map((username) => {
+        const id = crypto.randomUUID();
+        ids.set(id, username);
+        return { id, username, email: `${username}@example.test` };
+      }),
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let n = 0; n < 10; n++) {
+      const res = await search(`type=users&limit=20&q=${stem}${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const page = res.body.users as { items: { id: string }[]; nextCursor: string | null };
+      seen.push(...page.items.map((u) => ids.get(u.id) ?? `other ${u.id}`));
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    // Ranked by similarity, whose trigrams can favour a longer name (one ending as the query does).
+    expect(seen[0]).toBe(stem);
+    expect(seen).toHaveLength(1 + 3 + PREFIX_PER_LENGTH);
+    expect(new Set(seen).size).toBe(seen.length);
+    // Of the longer names, the first PREFIX_PER_LENGTH in name order: 00 .. 49.
+    const want = [...[1, 2, 3].map((i) => `${stem}${i}`), ...Array.from({ length: PREFIX_PER_LENGTH }, (_, i) => `${stem}${digits(i, 2)}`)];
+    expect(new Set(seen.slice(1))).toEqual(new Set(want));
   });
 });
 

@@ -58,30 +58,47 @@ const quote = (lexeme: string) => `'${lexeme.replace(/\\/g, '\\\\').replace(/'/g
 /** A word being typed, as a tsquery prefix term: it matches every lexeme that starts with it. */
 export const prefixLexeme = (word: string) => `${quote(word)}:*`;
 
+/** A query's tsquery text and how many documents the vocabulary says it can match at most. */
+export interface CorrectedQuery {
+  tsquery: string;
+  /**
+   * The vocabulary's bound on matches: over the AND'ed words, the smallest sum of document counts
+   * of a word's options (a lexeme the vocabulary does not count adds nothing). Counts live posts
+   * and videos as of the last rebuild plus what the listeners added since: a planning hint, not a
+   * promise.
+   */
+  estimate: number;
+}
+
 /**
  * The tsquery text for a list of query words: each word is its English stem, OR'd with up to three
  * similar vocabulary terms when the vocabulary does not know that stem (a typo: "vidoe" -> video);
  * words are AND'ed. Stop words drop out. Null when nothing searchable is left.
  */
-export async function correctedQuery(ex: Executor, words: string[]): Promise<string | null> {
+export async function correctedQuery(ex: Executor, words: string[]): Promise<CorrectedQuery | null> {
   if (words.length === 0) return null;
-  const { rows } = await executeRaw<{ w: string; lex: string | null; known: boolean; alts: string[] | null }>(
+  const { rows } = await executeRaw<{ w: string; lex: string | null; docs: number | null; alts: { term: string; docs: number }[] | null }>(
     ex,
     // Alternatives only for words the vocabulary does not know: finding them compares the word with
     // every term (a few milliseconds on a vocabulary of thousands), and a known word needs none.
-    `select w, lex, known,
-            case when known then null else
-              array(select t.term from search_terms t where t.term % w and similarity(t.term, w) >= $2
-                    order by similarity(t.term, w) desc, t.docs desc limit $3) end as alts
-       from (select w, lex, exists (select 1 from search_terms t where t.term = lex) as known
+    `select w, lex, docs,
+            case when docs is not null then null else
+              (select json_agg(json_build_object('term', a.term, 'docs', a.docs) order by a.n) from (
+                 select t.term, t.docs, row_number() over (order by similarity(t.term, w) desc, t.docs desc) as n
+                   from search_terms t where t.term % w and similarity(t.term, w) >= $2
+                  order by similarity(t.term, w) desc, t.docs desc limit $3) a) end as alts
+       from (select w, lex, (select t.docs from search_terms t where t.term = lex) as docs
                from (select w, (tsvector_to_array(to_tsvector('english', w)))[1] as lex from unnest($1::text[]) as w) q0) q`,
     [words, TRIGRAM_SIMILARITY, ALTERNATIVES],
   );
   const groups: string[] = [];
+  let estimate = Infinity;
   for (const r of rows) {
     if (!r.lex) continue;
-    const options = new Set([r.lex, ...(r.known ? [] : (r.alts ?? []))]);
-    groups.push(`(${[...options].map(quote).join(' | ')})`);
+    const options = new Map<string, number>([[r.lex, Number(r.docs ?? 0)]]);
+    for (const a of r.alts ?? []) options.set(a.term, Number(a.docs));
+    groups.push(`(${[...options.keys()].map(quote).join(' | ')})`);
+    estimate = Math.min(estimate, [...options.values()].reduce((a, b) => a + b, 0));
   }
-  return groups.length ? groups.join(' & ') : null;
+  return groups.length ? { tsquery: groups.join(' & '), estimate } : null;
 }

@@ -47,8 +47,10 @@ export const users = pgTable(
     // People search and suggestions (src/modules/search): trigram similarity and prefix on names.
     index('users_username_trgm_idx').using('gin', sql`lower(${t.username}) gin_trgm_ops`),
     index('users_display_name_trgm_idx').using('gin', sql`lower(${t.displayName}) gin_trgm_ops`),
-    // Username prefix matches (people search's first tier): a range scan whatever the collation.
-    index('users_username_prefix_idx').using('btree', sql`lower(${t.username}) text_pattern_ops`),
+    // Username prefix matches (people search's first tier), shortest first: for each length one
+    // ordered range scan, however many names share the prefix. In the C collation, so a LIKE
+    // prefix is a range of it whatever the database's collation, and names are in byte order.
+    index('users_username_length_prefix_idx').using('btree', sql`length(lower(${t.username}))`, sql`(lower(${t.username}) collate "C")`),
   ],
 );
 export type UserRow = typeof users.$inferSelect;
