@@ -4,7 +4,7 @@ import { posts } from '../../src/modules/posts/tables.js';
 import { searchHashtags, searchTerms } from '../../src/modules/search/tables.js';
 import type { SearchKey } from '../../src/modules/search/backend.js';
 import { matchPlan, PostgresSearchBackend, PREFIX_PER_LENGTH } from '../../src/modules/search/postgres.js';
-import { rebuildTerms } from '../../src/modules/search/terms.js';
+import { matchEstimate, rebuildTerms } from '../../src/modules/search/terms.js';
 import { users } from '../../src/modules/users/tables.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
 import { injectClient, signUp, type Call, type TestUser } from '../support/auth.js';
@@ -189,6 +189,12 @@ describe('post search match plans (walk the table newest first, or read the full
     expect(matchPlan(300, 21, 1_000_000)).toBe('index');
     // Nothing counted (a word the vocabulary has not seen yet): the index finds the few there are.
     expect(matchPlan(0, 1000, 1_000_000)).toBe('index');
+    // Two common words together are rare: 6% and 9% of 1M posts, about 5 400 with both.
+    const both = matchEstimate({ tsquery: "('night') & ('today')", documents: [60_906, 88_567] }, 1_000_000);
+    expect(Math.round(both)).toBe(5394);
+    expect(matchPlan(both, 1000, 1_000_000)).toBe('index');
+    // One word (its typo options' counts already added up): its own count.
+    expect(matchEstimate({ tsquery: "('a' | 'b')", documents: [7_000] }, 1_000_000)).toBe(7_000);
   });
 });
 

@@ -1,6 +1,6 @@
 import { executeRaw, type Database, type Executor } from '../../platform/db/index.js';
 import type { HashtagHit, NameQuery, PostQuery, SearchBackend, SearchKey, SuggestQuery, VideoQuery } from './backend.js';
-import { correctedQuery, prefixLexeme } from './terms.js';
+import { correctedQuery, matchEstimate, prefixLexeme } from './terms.js';
 
 /**
  * Search on the product's own tables, identical on PGlite and PostgreSQL:
@@ -148,7 +148,7 @@ export class PostgresSearchBackend implements SearchBackend {
     const corrected = await correctedQuery(tx, queryWords(query.q));
     if (!corrected) return [];
     const total = await this.postRows();
-    const plan = (wanted: number) => this.options.plan ?? matchPlan(corrected.estimate, wanted, total);
+    const plan = (wanted: number) => this.options.plan ?? matchPlan(matchEstimate(corrected, total), wanted, total);
     const values: unknown[] = [corrected.tsquery];
     const where = [
       `p.search_vector @@ to_tsquery('simple', $1)`,

@@ -58,16 +58,24 @@ const quote = (lexeme: string) => `'${lexeme.replace(/\\/g, '\\\\').replace(/'/g
 /** A word being typed, as a tsquery prefix term: it matches every lexeme that starts with it. */
 export const prefixLexeme = (word: string) => `${quote(word)}:*`;
 
-/** A query's tsquery text and how many documents the vocabulary says it can match at most. */
+/** A query's tsquery text and how many documents the vocabulary says each of its words matches. */
 export interface CorrectedQuery {
   tsquery: string;
   /**
-   * The vocabulary's bound on matches: over the AND'ed words, the smallest sum of document counts
-   * of a word's options (a lexeme the vocabulary does not count adds nothing). Counts live posts
-   * and videos as of the last rebuild plus what the listeners added since: a planning hint, not a
-   * promise.
+   * Per AND'ed word, the sum of the document counts of its options (a lexeme the vocabulary does
+   * not count adds nothing). Counts live posts and videos as of the last rebuild plus what the
+   * listeners added since: a planning hint, not a promise.
    */
-  estimate: number;
+  documents: number[];
+}
+
+/**
+ * About how many of `rows` documents match all the words at once, taking the words as
+ * independent (a word in 6% and one in 9% of all posts: about 0.5% have both).
+ */
+export function matchEstimate(q: CorrectedQuery, rows: number): number {
+  if (rows <= 0) return Math.min(...q.documents);
+  return q.documents.reduce((est, d) => est * Math.min(1, d / rows), rows);
 }
 
 /**
@@ -92,13 +100,13 @@ export async function correctedQuery(ex: Executor, words: string[]): Promise<Cor
     [words, TRIGRAM_SIMILARITY, ALTERNATIVES],
   );
   const groups: string[] = [];
-  let estimate = Infinity;
+  const documents: number[] = [];
   for (const r of rows) {
     if (!r.lex) continue;
     const options = new Map<string, number>([[r.lex, Number(r.docs ?? 0)]]);
     for (const a of r.alts ?? []) options.set(a.term, Number(a.docs));
     groups.push(`(${[...options.keys()].map(quote).join(' | ')})`);
-    estimate = Math.min(estimate, [...options.values()].reduce((a, b) => a + b, 0));
+    documents.push([...options.values()].reduce((a, b) => a + b, 0));
   }
-  return groups.length ? { tsquery: groups.join(' & '), estimate } : null;
+  return groups.length ? { tsquery: groups.join(' & '), documents } : null;
 }
