@@ -26,7 +26,8 @@
  *   next of a 50 000-long sequence. A popular query finds its answer reused, a rare one pays the
  *   ranking: the figure between the repeated-query runs and --search-cache 0. Reported apart from
  *   the worst p99 of the fixed queries. `--profile` first asks each distinct query once, one at a
- *   time, and prints p50/p90/max per kind: which kinds make the mixed run's tail.
+ *   time, and prints p50/p90/max per kind: which kinds make the mixed run's tail. The mixed run
+ *   also prints the app process's CPU time as a share of one core (near 100%: the process is the bound).
  * - Prints req/s, p50 and p99 per query, and one JSON line with every figure and the worst p99.
  */
 import { randomBytes } from 'node:crypto';
@@ -140,7 +141,7 @@ async function main(): Promise<void> {
     }
     const worstP99 = Math.max(...Object.values(results).map((r) => r.p99));
     console.log(`worst p99 ${worstP99} ms (target < 50 ms at 16 connections over 1M posts on PostgreSQL)`);
-    let mix: { queries: number; rps: number; p50: number; p90: number; p99: number; requests: number } | undefined;
+    let mix: { queries: number; rps: number; p50: number; p90: number; p99: number; requests: number; appCpu: number } | undefined;
     const nMix = Number(args.mix);
     if (nMix > 0) {
       const { rows: words } = await deps.database.query<{ term: string }>('select term from search_terms where docs >= 100 and length(term) >= 4 order by docs desc, term limit 200');
@@ -150,10 +151,16 @@ async function main(): Promise<void> {
       if (args.profile) await profileKinds(`${server.url}`, kinds);
       const req = { title: 'mix', url: `${server.url}/`, connections, durationS, paths };
       if (warmupS > 0) await loadgen.run({ ...req, durationS: warmupS });
+      // The app's CPU time over the run (this process: the load generator is a child), as a share
+      // of one core: near 100% means the single app process, not the database, is the bound.
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
       const res = await loadgen.run(req);
+      const cpu = process.cpuUsage(cpu0);
+      const appCpu = Math.round(((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100);
       if (res.errors > 0 || res.non2xx > 0) throw new Error(`mix: ${res.non2xx} non-2xx and ${res.errors} errors`);
-      mix = { queries: nMix, rps: res.rps, p50: res.p50, p90: res.p90, p99: res.p99, requests: res.requests };
-      console.log(`mix of ${nMix} distinct queries, Zipf popularity: ${res.rps.toFixed(1)} req/s   p50 ${res.p50.toFixed(1)} ms   p90 ${res.p90.toFixed(1)} ms   p99 ${res.p99.toFixed(1)} ms`);
+      mix = { queries: nMix, rps: res.rps, p50: res.p50, p90: res.p90, p99: res.p99, requests: res.requests, appCpu };
+      console.log(`mix of ${nMix} distinct queries, Zipf popularity: ${res.rps.toFixed(1)} req/s   p50 ${res.p50.toFixed(1)} ms   p90 ${res.p90.toFixed(1)} ms   p99 ${res.p99.toFixed(1)} ms   app process CPU ${appCpu}% of one core`);
     }
     console.log(JSON.stringify({ bench: 'search', date: new Date().toISOString(), cores: os.cpus().length, loadAvg, database: deps.database.kind, users: nUsers, posts: rows[0]!.n, connections, durationS, searchCacheSeconds: deps.config.searchCacheSeconds, results, worstP99, mix }));
   } finally {

@@ -1,6 +1,6 @@
 import { executeRaw, type Database, type Executor } from '../../platform/db/index.js';
 import type { HashtagHit, NameQuery, PostQuery, SearchBackend, SearchKey, SuggestQuery, VideoQuery } from './backend.js';
-import { correctedQuery, matchEstimate, prefixLexeme } from './terms.js';
+import { correctedQuery, matchEstimate, prefixLexeme, type CorrectedQuery } from './terms.js';
 
 /**
  * Search on the product's own tables, identical on PGlite and PostgreSQL:
@@ -133,6 +133,23 @@ export class PostgresSearchBackend implements SearchBackend {
   /** The planner's count of posts (pg_class.reltuples), re-read each POST_COUNT_MS. */
   private postCount: { rows: number; at: number } | null = null;
 
+  /**
+   * Corrections being looked up, by query words: concurrent searches for the same words (a
+   * `type=all` search asks for posts and videos at once; a popular query arrives in bursts) share
+   * one statement. Only while it runs: the vocabulary changes, so answers are not kept.
+   */
+  private readonly corrections = new Map<string, Promise<CorrectedQuery | null>>();
+
+  private corrected(words: string[]): Promise<CorrectedQuery | null> {
+    const key = JSON.stringify(words);
+    let answer = this.corrections.get(key);
+    if (!answer) {
+      answer = correctedQuery(this.database.db, words).finally(() => this.corrections.delete(key));
+      this.corrections.set(key, answer);
+    }
+    return answer;
+  }
+
   private async postRows(): Promise<number> {
     const now = Date.now();
     if (!this.postCount || now - this.postCount.at > POST_COUNT_MS) {
@@ -145,7 +162,7 @@ export class PostgresSearchBackend implements SearchBackend {
 
   async posts(query: PostQuery): Promise<{ id: string; key: SearchKey }[]> {
     const tx = this.database.db;
-    const corrected = await correctedQuery(tx, queryWords(query.q));
+    const corrected = await this.corrected(queryWords(query.q));
     if (!corrected) return [];
     const total = await this.postRows();
     const plan = (wanted: number) => this.options.plan ?? matchPlan(matchEstimate(corrected, total), wanted, total);
@@ -179,7 +196,7 @@ export class PostgresSearchBackend implements SearchBackend {
 
   async videos(query: VideoQuery): Promise<{ id: string; key: SearchKey }[]> {
     const tx = this.database.db;
-    const corrected = await correctedQuery(tx, queryWords(query.q));
+    const corrected = await this.corrected(queryWords(query.q));
     if (!corrected) return [];
     const values: unknown[] = [corrected.tsquery];
     const where = listedVideos(values, query.viewerId);
@@ -221,7 +238,7 @@ export class PostgresSearchBackend implements SearchBackend {
     const tx = this.database.db;
     // The words typed before the last are whole (typo-corrected as in search); the last one is
     // still being typed, so it matches as a prefix of any stored lexeme.
-    const head = words.length > 1 ? await correctedQuery(tx, words.slice(0, -1)) : null;
+    const head = words.length > 1 ? await this.corrected(words.slice(0, -1)) : null;
     const values: unknown[] = [head ? `${head.tsquery} & ${prefixLexeme(last)}` : prefixLexeme(last)];
     const where = listedVideos(values, query.viewerId);
     const { rows } = await executeRaw<{ id: string }>(tx, rankedWindow('videos v', where, values, null, query.limit), values);
