@@ -199,6 +199,21 @@ describe('post search match plans (walk the table newest first, or read the full
 });
 
 describe('GET /search?type=users: prefix matches first, then similar names', () => {
+  /** The ids of every page of people found for q, `limit` per page, following the cursors (10 pages at most). */
+  const peoplePages = async (q: string, limit: number): Promise<string[]> => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let n = 0; n < 10; n++) {
+      const res = await search(`type=users&limit=${limit}&q=${q}${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const page = res.body.users as { items: { id: string }[]; nextCursor: string | null };
+      seen.push(...page.items.map((u) => u.id));
+      cursor = page.nextCursor;
+      if (!cursor) break;
+    }
+    return seen;
+  };
+
   it('pages through both tiers without repeats or gaps, prefix matches first', async () => {
     const stem = `pfx${Math.random().toString(36).slice(2, 6)}`;
     // Five accounts whose username starts with the query, two only similar to it (the last letter
@@ -217,16 +232,7 @@ describe('GET /search?type=users: prefix matches first, then similar names', () 
       ids.set(r.username, id);
     }
     const want = (tier: string) => rows.filter((r) => r.tier === tier).map((r) => ids.get(r.username)!);
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    for (let n = 0; n < 10; n++) {
-      const res = await search(`type=users&limit=2&q=${stem}${cursor ? `&cursor=${cursor}` : ''}`);
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
-      const page = res.body.users as { items: { id: string }[]; nextCursor: string | null };
-      seen.push(...page.items.map((u) => u.id));
-      cursor = page.nextCursor;
-      if (!cursor) break;
-    }
+    const seen = await peoplePages(stem, 2);
     expect(new Set(seen.slice(0, 5))).toEqual(new Set(want('prefix')));
     for (const id of want('similar')) expect(seen.slice(5)).toContain(id);
     expect(seen).not.toContain(want('none')[0]);
@@ -246,16 +252,7 @@ describe('GET /search?type=users: prefix matches first, then similar names', () 
         return { id, username, email: `${username}@example.test` };
       }),
     );
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    for (let n = 0; n < 10; n++) {
-      const res = await search(`type=users&limit=20&q=${stem}${cursor ? `&cursor=${cursor}` : ''}`);
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
-      const page = res.body.users as { items: { id: string }[]; nextCursor: string | null };
-      seen.push(...page.items.map((u) => ids.get(u.id) ?? `other ${u.id}`));
-      cursor = page.nextCursor;
-      if (!cursor) break;
-    }
+    const seen = (await peoplePages(stem, 20)).map((id) => ids.get(id) ?? `other ${id}`);
     // Ranked by similarity, whose trigrams can favour a longer name (one ending as the query does).
     expect(seen[0]).toBe(stem);
     expect(seen).toHaveLength(1 + 3 + PREFIX_PER_LENGTH);

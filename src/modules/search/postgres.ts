@@ -67,6 +67,9 @@ function listedVideos(values: unknown[], viewerId: string | null): string[] {
  */
 export type MatchPlan = 'scan' | 'index';
 
+/** What reading one match from the index costs, in rows tested by a walk (see matchPlan()). */
+const INDEX_ROW_COST = 10;
+
 /**
  * The plan for finding the newest `wanted` of about `estimate` matches among `rows` rows: a
  * scan tests about wanted x rows / estimate rows; the index reads every match, each at roughly
@@ -76,7 +79,6 @@ export type MatchPlan = 'scan' | 'index';
 export function matchPlan(estimate: number, wanted: number, rows: number): MatchPlan {
   return estimate * INDEX_ROW_COST < (wanted * rows) / Math.max(estimate, 1) ? 'index' : 'scan';
 }
-const INDEX_ROW_COST = 10;
 
 /**
  * `from`'s rows under `where` as the plan says, newest first, at most `limit` (a parameter number):
