@@ -29,6 +29,8 @@ export interface Config {
   trustProxy: boolean;
   jobs: { concurrency: number; retryLimit: number; retryDelaySeconds: number };
   shutdownTimeoutMs: number;
+  /** How long /readyz waits for each part (database, cache, storage) before calling it down. */
+  readinessTimeoutMs: number;
   signedUrlTtlSeconds: number;
   /** How long a relevance ranking of search results is reused (0: never). */
   searchCacheSeconds: number;
@@ -345,6 +347,7 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
       retryDelaySeconds: int(env, 'JOB_RETRY_DELAY_SECONDS', 5, 1, 3600),
     },
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 30_000, 100, 600_000),
+    readinessTimeoutMs: int(env, 'READINESS_TIMEOUT_MS', 3000, 100, 120_000),
     signedUrlTtlSeconds: int(env, 'SIGNED_URL_TTL_SECONDS', 3600, 10, 7 * 86_400),
     searchCacheSeconds: int(env, 'SEARCH_CACHE_SECONDS', 10, 0, 3600),
     appUrl: (url(env, 'APP_URL', ['http:', 'https:']) ?? publicUrl).replace(/\/+$/, ''),

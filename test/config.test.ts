@@ -9,6 +9,8 @@ describe('config', () => {
     const c = load({});
     expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', publicUrl: 'http://127.0.0.1:3000', databaseUrl: undefined, redisUrl: undefined, s3: undefined, smtpUrl: undefined });
     expect(c.dataDir).toBe('/tmp/sf-config-test');
+    expect(c.readinessTimeoutMs).toBe(3000);
+    expect(load({ READINESS_TIMEOUT_MS: '15000' }).readinessTimeoutMs).toBe(15_000);
   });
 
   it.each([
@@ -24,6 +26,7 @@ describe('config', () => {
     [{ SECRET_KEY: 'short' }, 'SECRET_KEY', /at least 32/],
     [{ CORS_ORIGINS: 'example.com' }, 'CORS_ORIGINS', /not an origin/],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY', /true or false/],
+    [{ READINESS_TIMEOUT_MS: '10' }, 'READINESS_TIMEOUT_MS', /from 100 to 120000/],
   ])('rejects %o naming the variable', (env, variable, message) => {
     let err: unknown;
     try {

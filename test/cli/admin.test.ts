@@ -103,7 +103,7 @@ describe('social-flow admin', () => {
     const m = /^new signing key ([0-9a-f-]{36});/.exec(run.stdout);
     expect(m).not.toBeNull();
     rotatedKid = m![1]!;
-  }, 120_000);
+  }, 240_000);
 
   it('the server then lets the admin sign in and shows what the CLI did in the audit log', async () => {
     await withApp(async (_deps, call) => {
@@ -122,7 +122,7 @@ describe('social-flow admin', () => {
       expect(items[0]!.targetId).toBe(rotatedKid);
       expect(items[1]!.targetId).toBe((login.body.user as { id: string }).id);
     });
-  }, 120_000);
+  }, 240_000);
 
   it('create promotes an existing account named by its username and email, keeping its password', async () => {
     const id = uuidv7();

@@ -51,7 +51,7 @@ function npmStart(port: number, extra: Record<string, string> = {}): Started {
 }
 
 async function waitReady(s: Started, port: number): Promise<void> {
-  const deadline = Date.now() + 90_000;
+  const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
     if (s.child.exitCode !== null) throw new Error(`exited early: ${s.stderr()}`);
     try {

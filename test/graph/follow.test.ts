@@ -133,7 +133,7 @@ describe('private accounts', () => {
     expect((await call('POST', `${api}/users/${other.username}/follow`, { token: fans[0]!.accessToken })).body).toEqual({ state: 'requested' });
 
     expect((await call('PATCH', `${api}/me`, { token: owner.accessToken, body: { isPrivate: false } })).status).toBe(200);
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while ((await statsRow(env, owner.id)).followers < fans.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(await statsRow(env, owner.id)).toEqual({ followers: 3, following: 0 });
     for (const fan of fans) expect((await call('GET', `${api}/users/${owner.username}/relationship`, { token: fan.accessToken })).body).toMatchObject({ following: true, requested: false });

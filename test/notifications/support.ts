@@ -15,7 +15,7 @@ export interface NotificationBody {
 }
 
 /** Poll until `check` returns a value (listeners run as jobs, a moment after the action). */
-export async function waitFor<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

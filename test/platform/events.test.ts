@@ -12,7 +12,7 @@ declare module '../../src/platform/events/index.js' {
   }
 }
 
-async function waitFor(fn: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+async function waitFor(fn: () => boolean, what: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!fn()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

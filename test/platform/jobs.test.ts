@@ -18,7 +18,7 @@ declare module '../../src/platform/jobs/index.js' {
   }
 }
 
-async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 30_000): Promise<NonNullable<T>> {
+async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 90_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -51,7 +51,7 @@ export class WsClient {
   }
 
   /** The first message (already received or still to come) that matches. */
-  next(match: (m: WsMessage) => boolean, timeoutMs = 20_000): Promise<WsMessage> {
+  next(match: (m: WsMessage) => boolean, timeoutMs = 60_000): Promise<WsMessage> {
     const seen = this.messages.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
@@ -67,7 +67,7 @@ export class WsClient {
     });
   }
 
-  waitClose(timeoutMs = 20_000): Promise<{ code: number; reason: string }> {
+  waitClose(timeoutMs = 60_000): Promise<{ code: number; reason: string }> {
     if (this.closed) return Promise.resolve(this.closed);
     return new Promise((resolve, reject) => {
       this.closeWaiters.push(resolve);

@@ -41,6 +41,8 @@ export function testConfig(dataDir: string, databaseUrl: string | undefined, env
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       SECRET_KEY: randomBytes(32).toString('hex'),
       RATE_LIMIT_MAX: '100000',
+      // Two test files share two cores; a busy embedded database may take seconds to answer a ping.
+      READINESS_TIMEOUT_MS: '30000',
       DATABASE_URL: databaseUrl,
       REDIS_URL: process.env.REDIS_URL,
       ...env,
@@ -119,11 +121,11 @@ export async function startTestServer(opts: TestEnvOptions & { roles?: Role[] } 
 
 /**
  * Wait for background work (a job or event listener) to make `done()` true. Under a loaded CI
- * machine listener jobs have been seen to take over 20 s (cause not found yet): the wait is 60 s,
+ * machine listener jobs have been seen to take over 20 s (cause not found yet): the wait is 120 s,
  * and a timeout says which jobs of `queues` (a SQL LIKE pattern) were where, with their retries
  * and last output, so the next occurrence explains itself.
  */
-export async function eventually(env: { deps: TestEnv['deps'] }, what: string, queues: string, done: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export async function eventually(env: { deps: TestEnv['deps'] }, what: string, queues: string, done: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await done()) return;

@@ -30,7 +30,7 @@ export function injectClient(app: { inject: (o: object) => Promise<{ statusCode:
 }
 
 /** The newest email to an address in the outbox folder, waiting for the worker to write it. */
-export async function waitForEmail(dataDir: string, to: string, subject: RegExp, timeoutMs = 20_000): Promise<string> {
+export async function waitForEmail(dataDir: string, to: string, subject: RegExp, timeoutMs = 60_000): Promise<string> {
   const dir = path.join(dataDir, 'outbox');
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

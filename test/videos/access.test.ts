@@ -31,7 +31,7 @@ beforeAll(async () => {
   await db.insert(follows).values({ followerId: follower.id, followeeId: owner.id });
   await db.insert(blocks).values({ blockerId: owner.id, blockedId: blocked.id });
   await relationsChanged(server.deps, follower, owner, blocked);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await server?.close();

@@ -22,7 +22,7 @@ beforeAll(async () => {
   call = httpClient(server.url);
   owner = await signUp(call, server.dataDir);
   other = await signUp(call, server.dataDir);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await server?.close();
@@ -99,7 +99,7 @@ describe('upload, restart, resume, process, play', () => {
     const [row] = await server.deps.database.db.select().from(videos).where(eq(videos.id, id));
     expect(row!.sourceSha256).toBe(sha256(bytes));
     privateVideo = v;
-  }, 180_000);
+  }, 300_000);
 
   it('keeps a private video unreachable to others through every path; signed links expire and reject tampering', async () => {
     const v = privateVideo!;
@@ -173,7 +173,7 @@ describe('upload, restart, resume, process, play', () => {
     expect(vtt).toMatch(/#xywh=0,0,160,\d+/);
     const sprite = /^(http\S+)#xywh/m.exec(vtt)![1]!;
     expect((await fetch(sprite)).status).toBe(200);
-  }, 120_000);
+  }, 300_000);
 
   it('gives a 2-rung source both rungs, each valid for ffprobe; the lowest was published first', async () => {
     const call2 = httpClient(server.url);
@@ -195,7 +195,7 @@ describe('upload, restart, resume, process, play', () => {
     }
     const [row] = await server.deps.database.db.select().from(videos).where(eq(videos.id, id));
     expect(row!.publishedAt).not.toBeNull();
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('files that are not usable videos', () => {
@@ -241,7 +241,7 @@ describe('files that are not usable videos', () => {
       expect(existsSync(path.join(server.dataDir, 'uploads', id))).toBe(false);
       // Others never see a failed video.
       expect((await call2('GET', `/api/v1/videos/${id}`, { token: other.accessToken })).status).toBe(404);
-    }, 60_000);
+    }, 300_000);
   }
 });
 
@@ -266,7 +266,7 @@ describe('an upload whose check cannot run (ffprobe missing for a while)', () =>
     expect(rows[0]!.n).toBe(1);
     const v = await waitForStatus(call, id, owner.accessToken, ['ready', 'failed']);
     expect(v.status, JSON.stringify(v)).toBe('ready');
-  }, 90_000);
+  }, 300_000);
 
   it('ends failed / ingest_failed when the last attempt cannot check it either, keeping the source', async () => {
     const { id, upload } = await createVideo(owner.accessToken);
@@ -284,7 +284,7 @@ describe('an upload whose check cannot run (ffprobe missing for a while)', () =>
     expect(row).toMatchObject({ status: 'failed', failureCode: 'ingest_failed' });
     expect(row!.statusReason).toMatch(/could not be checked/);
     expect(existsSync(path.join(server.dataDir, 'uploads', id))).toBe(true);
-  }, 90_000);
+  }, 300_000);
 });
 
 describe('deleting a video whose upload is unfinished', () => {
@@ -302,5 +302,5 @@ describe('deleting a video whose upload is unfinished', () => {
     expect(files()).toEqual([]);
     // The upload is gone for the client too.
     expect((await fetch(location, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0', authorization: `Bearer ${owner.accessToken}` } })).status).toBe(404);
-  }, 60_000);
+  }, 300_000);
 });

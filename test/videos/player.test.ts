@@ -35,7 +35,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => page.listen(0, '127.0.0.1', r));
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'] });
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -58,7 +58,7 @@ it('hls.js in headless Chromium plays the signed master playlist and playback ti
   await tab.waitForFunction(() => {
     const r = (globalThis as unknown as { report: { time: number; error: string | null } }).report;
     return r.error !== null || r.time > 1.5;
-  }, undefined, { timeout: 60_000 });
+  }, undefined, { timeout: 180_000 });
   const report = await tab.evaluate(() => (globalThis as unknown as { report: { time: number; error: string | null; levels: number } }).report);
   expect(report.error).toBeNull();
   expect(report.levels).toBe(2);

@@ -33,7 +33,7 @@ beforeAll(async () => {
   call = httpClient(server.url);
   owner = await signUp(call, server.dataDir);
   other = await signUp(call, server.dataDir);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await server?.close();

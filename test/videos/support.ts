@@ -99,7 +99,7 @@ export async function tusUpload(uploadUrl: string, token: string, file: string, 
   return location;
 }
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 120_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -128,7 +128,7 @@ export type VideoBody = {
 };
 
 /** Poll GET /videos/:id until its status is one of `statuses`. */
-export async function waitForStatus(call: Call, id: string, token: string, statuses: string[], timeoutMs = 90_000): Promise<VideoBody> {
+export async function waitForStatus(call: Call, id: string, token: string, statuses: string[], timeoutMs = 240_000): Promise<VideoBody> {
   return waitFor(async () => {
     const r = await call('GET', `/api/v1/videos/${id}`, { token });
     const v = r.body as unknown as VideoBody;

@@ -3,7 +3,7 @@ import type { AppModule, ModuleRoutes } from '../types.js';
 
 const CheckResult = Type.Object({ ok: Type.Boolean(), kind: Type.String(), ms: Type.Number(), error: Type.Optional(Type.String()) });
 
-async function timed(kind: string, fn: () => Promise<void>, timeoutMs = 3000) {
+async function timed(kind: string, fn: () => Promise<void>, timeoutMs: number) {
   const t0 = performance.now();
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -47,9 +47,9 @@ const rootRoutes: ModuleRoutes = async (app, { deps }) => {
     },
     async (_req, reply) => {
       const [database, cache, storage] = await Promise.all([
-        timed(deps.database.kind, () => deps.database.ping()),
-        timed(deps.cache.kind, () => deps.cache.cache.ping()),
-        timed(deps.storage.kind, () => deps.storage.ping()),
+        timed(deps.database.kind, () => deps.database.ping(), deps.config.readinessTimeoutMs),
+        timed(deps.cache.kind, () => deps.cache.cache.ping(), deps.config.readinessTimeoutMs),
+        timed(deps.storage.kind, () => deps.storage.ping(), deps.config.readinessTimeoutMs),
       ]);
       const checks = { database, cache, storage };
       if (database.ok && cache.ok && storage.ok) return { status: 'ready' as const, checks };
