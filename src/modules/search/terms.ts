@@ -91,10 +91,10 @@ export async function correctedQuery(ex: Executor, words: string[]): Promise<Cor
     // every term (a few milliseconds on a vocabulary of thousands), and a known word needs none.
     `select w, lex, docs,
             case when docs is not null then null else
-              (select json_agg(json_build_object('term', a.term, 'docs', a.docs) order by a.n) from (
-                 select t.term, t.docs, row_number() over (order by similarity(t.term, w) desc, t.docs desc) as n
+              (select json_agg(json_build_object('term', a.term, 'docs', a.docs) order by a.sim desc, a.docs desc) from (
+                 select t.term, t.docs, similarity(t.term, w) as sim
                    from search_terms t where t.term % w and similarity(t.term, w) >= $2
-                  order by similarity(t.term, w) desc, t.docs desc limit $3) a) end as alts
+                  order by sim desc, t.docs desc limit $3) a) end as alts
        from (select w, lex, (select t.docs from search_terms t where t.term = lex) as docs
                from (select w, (tsvector_to_array(to_tsvector('english', w)))[1] as lex from unnest($1::text[]) as w) q0) q`,
     [words, TRIGRAM_SIMILARITY, ALTERNATIVES],
