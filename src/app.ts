@@ -35,8 +35,9 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Fastify's default of 10 s per plugin failed startups on a busy host (CI, a small VM during
-    // a transcode); a plugin that hangs still fails, just later.
-    pluginTimeout: 60_000,
+    // a transcode), and 60 s did once on a CPU-starved CI run; a plugin that hangs still fails,
+    // just later.
+    pluginTimeout: 180_000,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // A caller's X-Request-Id is kept when it is a plain token, so ids can follow a request across services.

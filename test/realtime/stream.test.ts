@@ -72,8 +72,11 @@ describe('WebSocket /api/v1/stream: authentication', () => {
   });
 
   it('re-checks at expiry: closes with 4401 unless a fresh token came first', async () => {
-    const stale = await connect(await tokenWithTtl(alice, 2));
-    const renewed = await connect(await tokenWithTtl(bob, 2));
+    // Long enough for both to connect and for the renewal to arrive first on a loaded machine (2 s
+    // was not: the renewed connection expired before its fresh token was read).
+    const [staleToken, renewedToken] = await Promise.all([tokenWithTtl(alice, 8), tokenWithTtl(bob, 8)]);
+    const stale = await connect(staleToken);
+    const renewed = await connect(renewedToken);
     renewed.send({ type: 'auth', token: bob.accessToken });
     await renewed.next((m) => m.type === 'ready' && m.expiresAt !== renewed.messages[0]!.expiresAt);
     const closed = await stale.waitClose();

@@ -18,7 +18,10 @@ const hlsJs = readFileSync(createRequire(import.meta.url).resolve('hls.js/dist/h
 const html = `<!doctype html><html><body><video id="v" muted playsinline></video><script src="/hls.js"></script><script>
   window.report = { time: 0, error: null, levels: 0 };
   const video = document.getElementById('v');
-  const hls = new Hls();
+  // Generous load timeouts, as a player on a slow network would set: a CPU-starved CI machine took
+  // more than hls.js's default 10 s to answer a rendition playlist (levelLoadTimeOut).
+  const policy = (ms) => ({ default: { maxTimeToFirstByteMs: ms, maxLoadTimeMs: ms, timeoutRetry: { maxNumRetry: 4, retryDelayMs: 0, maxRetryDelayMs: 0 }, errorRetry: { maxNumRetry: 4, retryDelayMs: 1000, maxRetryDelayMs: 8000 } } });
+  const hls = new Hls({ manifestLoadPolicy: policy(60000), playlistLoadPolicy: policy(60000), fragLoadPolicy: policy(120000) });
   hls.on(Hls.Events.ERROR, (_e, d) => { if (d.fatal) window.report.error = d.type + ':' + d.details; });
   hls.on(Hls.Events.MANIFEST_PARSED, (_e, d) => { window.report.levels = d.levels.length; video.play(); });
   video.addEventListener('timeupdate', () => { window.report.time = video.currentTime; });
