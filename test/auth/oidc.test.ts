@@ -67,6 +67,9 @@ async function freePort(): Promise<number> {
 
 async function startIdp(redirectUri: string): Promise<{ issuer: string; close(): Promise<void> }> {
   const server = createServer();
+  // Node's 5 s keep-alive let fetch reuse a socket the IdP was closing on a CPU-starved run
+  // (ECONNRESET); undici's own idle timeout (4 s) is shorter than this, so the client closes first.
+  server.keepAliveTimeout = 60_000;
   const port = await listenLoopback(server);
   const issuer = `http://127.0.0.1:${port}`;
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });

@@ -59,6 +59,11 @@ async function multipartCalls(ctx, next) {
 
 // Koa composes its middleware when the server starts listening: first in line, before s3rver's router.
 server.middleware.unshift(multipartCalls);
-server.run().then(({ port }) => process.stdout.write(JSON.stringify({ port }) + '\n'));
+server.run().then(({ port }) => {
+  // Node's 5 s keep-alive lets a loaded client reuse a socket the server is closing (ECONNRESET);
+  // the clients' own idle timeouts are shorter than this, so they close first.
+  server.httpServer.keepAliveTimeout = 60_000;
+  process.stdout.write(JSON.stringify({ port }) + '\n');
+});
 process.stdin.resume();
 process.stdin.on('end', () => server.close().finally(() => process.exit(0)));
