@@ -2,7 +2,7 @@
  * Home feed cost on a seeded, power-law data set.
  *
  *   npx tsx bench/feed.ts [--users 2000] [--posts 20000] [--duration 10] [--connections 32] [--fanout on|off]
- *                         [--warmup 3] [--tokens 500] [--seed 42] [--db-name sf_bench_keep]
+ *                         [--warmup 3] [--tokens 500] [--seed 42] [--db-name sf_bench_keep] [--api-processes N]
  *
  * Method
  * - A fresh database: the embedded one in memory by default; with DATABASE_URL set, a new
@@ -18,7 +18,17 @@
  * - Runs: each viewer's first page once, 4 at a time (cold timelines: the rebuild cost, reported
  *   apart), a --warmup of GET /api/v1/feed/home?limit=20, the measured run (steady state), then a
  *   bare Fastify route (one JSON object) on its own server in this process at the same
- *   connections: the ratio feed/bare is the throughput target.
+ *   connections: the ratio feed/bare is the throughput target. Last, the largest feed page of the
+ *   cold run, already serialized, sent by a route of that server that does nothing else: the
+ *   ceiling of any feed implementation on this machine (bytes on the wire and the load generator's
+ *   parsing alone), printed as its own ratio to bare, with the median page size.
+ * - `--api-processes N` (PostgreSQL + Redis only): the measured run is served by N separate
+ *   `social-flow api` processes (bin/social-flow.js, the production layout of docs/operations.md)
+ *   on the same database and Redis key prefix, each driven by its own load generator with
+ *   connections/N connections; figures are summed (req/s) or the worst of the N (latencies).
+ *   Without it the app in this process serves it. Either way the app's CPU time per feed page is
+ *   printed (this process's, or the N processes' from /proc): the figure that moves least with
+ *   other load on the machine.
  * - Posting: 5 posts as the most-followed account (POST /api/v1/posts, time to 201), and for each
  *   the time until its feed.fanout job is completed (polled in pgboss.job every 5 ms).
  * - The last line is one JSON object with every figure.
@@ -40,6 +50,7 @@ import { createLogger } from '../src/platform/logger.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { inArray } from 'drizzle-orm';
 import { freshDatabase, keptDatabaseSecret } from './support/kept-db.js';
+import { startApiProcesses, type ApiProcesses } from './support/api-processes.js';
 import { startLoadgen, type LoadRequest, type LoadResult, type Loadgen } from './support/loadgen.js';
 
 const { values: args } = parseArgs({
@@ -54,6 +65,8 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '42' },
     /** Keep the seeded PostgreSQL database under this name and reuse it on the next run (seeding 1M posts takes minutes). */
     'db-name': { type: 'string' },
+    /** Serve the measured run from this many separate `social-flow api` processes (0: the app in this process). */
+    'api-processes': { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -64,6 +77,7 @@ const connections = Number(args.connections);
 const warmupS = Number(args.warmup);
 const nTokens = Number(args.tokens);
 const seed = Number(args.seed);
+const apiProcesses = Number(args['api-processes']);
 for (const [k, v, min] of [
   ['users', nUsers, 2],
   ['posts', nPosts, 1],
@@ -72,11 +86,14 @@ for (const [k, v, min] of [
   ['warmup', warmupS, 0],
   ['tokens', nTokens, 1],
   ['seed', seed, 0],
+  ['api-processes', apiProcesses, 0],
 ] as const) {
   if (!Number.isInteger(v) || v < min) throw new Error(`--${k} must be an integer >= ${min}`);
 }
 if (args.fanout !== 'on' && args.fanout !== 'off') throw new Error('--fanout must be on or off');
 const fanout = args.fanout === 'on';
+if (apiProcesses > 0 && !(process.env.DATABASE_URL && process.env.REDIS_URL)) throw new Error('--api-processes needs DATABASE_URL and REDIS_URL (processes share the database and the timelines)');
+if (apiProcesses > 0 && !fanout) throw new Error('--api-processes runs the stock FeedService: use it with --fanout on');
 
 const r1 = (n: number) => Math.round(n * 10) / 10;
 const r2 = (n: number) => Math.round(n * 100) / 100;
@@ -103,31 +120,38 @@ async function main(): Promise<void> {
   let server: RunningServer | undefined;
   let bare: FastifyInstance | undefined;
   let loadgen: Loadgen | undefined;
+  let api: ApiProcesses | undefined;
+  const extraLoadgens: Loadgen[] = [];
   try {
     const loadAvg = r2(os.loadavg()[0] ?? 0);
     console.log(
       `feed: ${os.cpus().length} cores, node ${process.version}, ${nUsers} users, ${nPosts} posts, fan-out ${args.fanout}, ${connections} connections, ${durationS} s per run, load average ${loadAvg.toFixed(2)}`,
     );
+    // What this process's app and any --api-processes share: one instance's settings.
+    const appEnv = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'silent',
+      RATE_LIMIT_MAX: '1000000',
+      RATE_LIMIT_WINDOW_MS: '1000',
+      DATABASE_URL: db.url,
+      REDIS_URL: process.env.REDIS_URL,
+      DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX,
+    };
     const config = loadConfig(
       {
-        NODE_ENV: 'production',
+        ...appEnv,
         DATA_DIR: dataDir,
         PORT: '0',
         HOST: '127.0.0.1',
-        LOG_LEVEL: 'silent',
-        RATE_LIMIT_MAX: '1000000',
-        RATE_LIMIT_WINDOW_MS: '1000',
-        DATABASE_URL: db.url,
-        REDIS_URL: process.env.REDIS_URL,
-        DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX,
         // A kept database holds signing keys sealed with this secret: it must be the same next run.
         SECRET_KEY: keptDatabaseSecret(args['db-name']),
       },
       { persistSecret: false },
     );
+    const cacheKeyPrefix = `sf-bench:${randomBytes(4).toString('hex')}:`;
     server = await startServer(config, createLogger('silent'), ['api', 'worker'], {
       pgliteInMemory: true,
-      cacheKeyPrefix: `sf-bench:${randomBytes(4).toString('hex')}:`,
+      cacheKeyPrefix,
       onProgress: () => {},
     });
     const deps = server.deps;
@@ -168,6 +192,8 @@ async function main(): Promise<void> {
 
     bare = Fastify({ logger: false });
     bare.get('/bare', async () => ({ ok: true, items: [] }));
+    let fixedPage = Buffer.alloc(0);
+    bare.get('/page', async (_req, reply) => reply.type('application/json; charset=utf-8').send(fixedPage));
     const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
 
     loadgen = await startLoadgen('child');
@@ -176,6 +202,8 @@ async function main(): Promise<void> {
     // Every viewer's first page, 4 at a time: the timelines are cold (fresh cache prefix), so
     // this is the rebuild cost, reported on its own; the measured run is then the steady state.
     const cold: number[] = [];
+    const pageBytes: number[] = [];
+    let samplePage = '';
     let next = 0;
     await Promise.all(
       Array.from({ length: 4 }, async () => {
@@ -183,21 +211,77 @@ async function main(): Promise<void> {
           const token = tokens[next++]!;
           const t0 = performance.now();
           const res = await fetch(`${base}/api/v1/feed/home?limit=20`, { headers: { authorization: `Bearer ${token}` } });
-          await res.arrayBuffer();
+          const body = await res.text();
           if (res.status !== 200) throw new Error(`GET /feed/home: ${res.status}`);
           cold.push(performance.now() - t0);
+          pageBytes.push(Buffer.byteLength(body));
+          if (Buffer.byteLength(body) > Buffer.byteLength(samplePage)) samplePage = body;
         }
       }),
     );
     const coldSorted = cold.slice().sort((a, b) => a - b);
     const coldP99 = coldSorted[Math.min(coldSorted.length - 1, Math.floor(coldSorted.length * 0.99))]!;
     console.log(`first page of each of ${tokens.length} viewers (cold timeline, rebuilt), 4 at a time: p50 ${r1(median(cold))} ms, p99 ${r1(coldP99)} ms`);
-    if (warmupS > 0) await loadgen.run({ ...feedReq, durationS: warmupS, title: 'warm-up feed' });
-    const feed = await measure(loadgen, feedReq);
+    const medianPageBytes = Math.round(median(pageBytes));
+    // The ceiling of any feed implementation on this machine: the largest page just served, already
+    // serialized, sent by Fastify with no work at all.
+    fixedPage = Buffer.from(samplePage);
+    console.log(`feed page bytes: median ${medianPageBytes}, largest ${fixedPage.length}`);
+    let feed: LoadResult;
+    let appCpuMs: () => number = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+    if (apiProcesses === 0) {
+      if (warmupS > 0) await loadgen.run({ ...feedReq, durationS: warmupS, title: 'warm-up feed' });
+      const cpu0 = appCpuMs();
+      feed = await measure(loadgen, feedReq);
+      feed.cpuUsPerReq = r1(((appCpuMs() - cpu0) * 1000) / Math.max(feed.requests, 1));
+    } else {
+      api = await startApiProcesses(apiProcesses, {
+        ...appEnv,
+        SECRET_KEY: config.secretKey,
+        // Tokens name their issuer (PUBLIC_URL): every process of one instance has the same.
+        PUBLIC_URL: config.publicUrl,
+        REDIS_KEY_PREFIX: cacheKeyPrefix,
+      });
+      say(`${apiProcesses} API processes ready: ${api.processes.map((p) => p.url).join(', ')}`);
+      appCpuMs = api.cpuMs;
+      while (extraLoadgens.length < apiProcesses - 1) extraLoadgens.push(await startLoadgen('child'));
+      const gens = [loadgen, ...extraLoadgens];
+      const per = api.processes.map((p, i) => ({
+        ...feedReq,
+        url: `${p.url}/api/v1/feed/home?limit=20`,
+        connections: Math.max(1, Math.round(connections / apiProcesses)),
+        title: `${feedReq.title} [process ${i + 1}/${apiProcesses}]`,
+      }));
+      if (warmupS > 0) await Promise.all(per.map((r, i) => gens[i]!.run({ ...r, durationS: warmupS })));
+      const cpu0 = appCpuMs();
+      const parts = await Promise.all(per.map((r, i) => measure(gens[i]!, r)));
+      const requests = parts.reduce((n, r) => n + r.requests, 0);
+      feed = {
+        ...parts[0]!,
+        title: `${feedReq.title}, ${apiProcesses} API processes`,
+        rps: r1(parts.reduce((n, r) => n + r.rps, 0)),
+        rpsTotal: r1(parts.reduce((n, r) => n + r.rpsTotal, 0)),
+        requests,
+        p50: Math.max(...parts.map((r) => r.p50)),
+        p90: Math.max(...parts.map((r) => r.p90)),
+        p99: Math.max(...parts.map((r) => r.p99)),
+        cpuUsPerReq: r1(((appCpuMs() - cpu0) * 1000) / Math.max(requests, 1)),
+      };
+      show(feed);
+    }
+    console.log(`app CPU per feed page: ${feed.cpuUsPerReq} µs (${apiProcesses === 0 ? 'this process, which also runs the worker role' : `${apiProcesses} API processes`})`);
     if (warmupS > 0) await loadgen.run({ ...bareReq, durationS: warmupS, title: 'warm-up bare' });
     const bareRes = await measure(loadgen, bareReq);
     const ratio = Number((feed.rps / bareRes.rps).toPrecision(3));
     console.log(`feed throughput = ${ratio} x bare Fastify`);
+    const pageReq: LoadRequest = { title: `GET /page (a served feed page, ${fixedPage.length} bytes, no work)`, url: `${bareUrl}/page`, connections, durationS };
+    if (warmupS > 0) await loadgen.run({ ...pageReq, durationS: warmupS, title: 'warm-up page' });
+    const pageRes = await measure(loadgen, pageReq);
+    const pageRatio = Number((pageRes.rps / bareRes.rps).toPrecision(3));
+    console.log(`sending a fixed page of that size = ${pageRatio} x bare Fastify (the ceiling for any feed here)`);
 
     // Posting as the most-followed account, and the fan-out job behind it.
     const postMs: number[] = [];
@@ -227,7 +311,7 @@ async function main(): Promise<void> {
       `POST /api/v1/posts as the most-followed account: median ${r2(median(postMs))} ms (max ${Math.max(...postMs)}); fan-out job done after median ${r1(median(fanoutMs))} ms (max ${Math.max(...fanoutMs)}); ` +
         `${top.followers >= maxFollowers ? 'above the threshold: merged at read time' : `pushed to the built timelines among ${top.followers} followers (${warm.rows[0]?.n ?? 0} of them built by the run)`}`,
     );
-    const pick = (m: LoadResult) => ({ rps: m.rps, p50: m.p50, p90: m.p90, p99: m.p99, requests: m.requests });
+    const pick = (m: LoadResult) => ({ rps: m.rps, p50: m.p50, p90: m.p90, p99: m.p99, requests: m.requests, ...(m.cpuUsPerReq !== undefined ? { cpuUsPerReq: m.cpuUsPerReq } : {}) });
     console.log(
       JSON.stringify({
         bench: 'feed',
@@ -243,6 +327,7 @@ async function main(): Promise<void> {
         seedRowsPerS: seeded.rowsPerSecond,
         topFollowers: top.followers,
         fanout: args.fanout,
+        apiProcesses,
         fanoutMaxFollowers: maxFollowers,
         connections,
         durationS,
@@ -251,6 +336,9 @@ async function main(): Promise<void> {
         feed: pick(feed),
         bare: pick(bareRes),
         ratio,
+        pageBytes: { median: medianPageBytes, largest: fixedPage.length },
+        fixedPage: pick(pageRes),
+        fixedPageRatio: pageRatio,
         postMs: r2(median(postMs)),
         postMsMax: Math.max(...postMs),
         postMsEach: postMs,
@@ -260,6 +348,8 @@ async function main(): Promise<void> {
     );
   } finally {
     await loadgen?.close().catch(() => {});
+    await Promise.all(extraLoadgens.map((g) => g.close().catch(() => {})));
+    await api?.stop().catch(() => {});
     await bare?.close().catch(() => {});
     await server?.stop().catch(() => {});
     await db.drop().catch((err: unknown) => say(`dropping the bench database failed: ${String(err)}`));

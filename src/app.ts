@@ -125,7 +125,8 @@ export async function buildApp(deps: Deps, opts: BuildAppOptions = {}): Promise<
     }),
   });
 
-  // After the rate limiter, so floods of bad tokens are limited before any signature is checked.
+  // The guard authenticates in preParsing, after the rate limiter's onRequest hooks, so floods of
+  // bad tokens are limited before any signature is checked (test/app/http-pipeline.test.ts).
   const services = servicesFor(deps);
   await services.keys.init();
   registerGuard(app, services.keys, services.sessionState);

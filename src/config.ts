@@ -20,6 +20,8 @@ export interface Config {
   /** Connections per process to PostgreSQL (ignored by the embedded database). */
   databasePoolMax: number;
   redisUrl: string | undefined;
+  /** Prefix of every Redis key and pub/sub channel: several instances (or benches) can share one Redis. */
+  redisKeyPrefix: string;
   s3: S3Config | undefined;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -179,6 +181,12 @@ function bool(env: Env, name: string, def: boolean): boolean {
   throw new ConfigError(name, `"${v}" is not a boolean; expected true or false`);
 }
 
+function redisKeyPrefix(env: Env): string {
+  const v = raw(env, 'REDIS_KEY_PREFIX') ?? 'sf:';
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(v)) throw new ConfigError('REDIS_KEY_PREFIX', 'must be 1-64 letters, digits or _ . : - (e.g. sf:)');
+  return v;
+}
+
 function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
   const v = raw(env, name);
   if (v === undefined) return def;
@@ -331,6 +339,7 @@ export function loadConfig(env: Env = process.env, opts: LoadOptions = {}): Conf
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1, 500),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisKeyPrefix: redisKeyPrefix(env),
     s3,
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: raw(env, 'MAIL_FROM') ?? 'Social Flow <no-reply@localhost>',

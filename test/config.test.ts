@@ -11,6 +11,8 @@ describe('config', () => {
     expect(c.dataDir).toBe('/tmp/sf-config-test');
     expect(c.readinessTimeoutMs).toBe(3000);
     expect(load({ READINESS_TIMEOUT_MS: '15000' }).readinessTimeoutMs).toBe(15_000);
+    expect(c.redisKeyPrefix).toBe('sf:');
+    expect(load({ REDIS_KEY_PREFIX: 'sf-staging:' }).redisKeyPrefix).toBe('sf-staging:');
   });
 
   it.each([
@@ -27,6 +29,8 @@ describe('config', () => {
     [{ CORS_ORIGINS: 'example.com' }, 'CORS_ORIGINS', /not an origin/],
     [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY', /true or false/],
     [{ READINESS_TIMEOUT_MS: '10' }, 'READINESS_TIMEOUT_MS', /from 100 to 120000/],
+    [{ REDIS_KEY_PREFIX: 'a b' }, 'REDIS_KEY_PREFIX', /letters, digits/],
+    [{ REDIS_KEY_PREFIX: 'x'.repeat(65) }, 'REDIS_KEY_PREFIX', /1-64/],
   ])('rejects %o naming the variable', (env, variable, message) => {
     let err: unknown;
     try {

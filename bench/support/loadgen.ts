@@ -46,6 +46,8 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** Set by benches that measure it: the serving process's CPU time per request, in µs. */
+  cpuUsPerReq?: number;
 }
 
 type Reply = { ok: true; result: LoadResult } | { ok: false; error: string };

@@ -37,7 +37,7 @@ export interface CreateDepsOptions {
   pgliteTemplate?: Blob;
   /** Tests: keep the embedded database in memory (no folder, no pid lock). */
   pgliteInMemory?: boolean;
-  /** Tests: isolate Redis keys and channels per test file. */
+  /** Tests: isolate Redis keys and channels per test file (overrides REDIS_KEY_PREFIX). */
   cacheKeyPrefix?: string;
   /** Run migrations before anything else uses the database (default true). */
   migrate?: boolean;
@@ -67,7 +67,7 @@ export async function createDeps(config: Config, logger: Logger, opts: CreateDep
     say(config.redisUrl ? 'connecting to Redis' : 'using the in-process cache');
     const cache = await createCachePlatform({
       redisUrl: config.redisUrl,
-      keyPrefix: opts.cacheKeyPrefix ?? 'sf:',
+      keyPrefix: opts.cacheKeyPrefix ?? config.redisKeyPrefix,
       onError: (err) => logger.warn({ err }, 'cache error'),
     });
     closers.push(() => cache.close());

@@ -226,4 +226,13 @@ describe('rate limiting', () => {
     expect(other.statusCode).toBe(200);
     for (let i = 0; i < 5; i++) expect((await limited.app.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.1.1.1' })).statusCode).toBe(200);
   });
+
+  it('limits a flood of bad tokens before any token is checked', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await limited.app.inject({ method: 'GET', url: '/api/v1/instance', remoteAddress: '10.1.1.3', headers: { authorization: `Bearer forged.token.${i}` } });
+      codes.push(res.statusCode);
+    }
+    expect(codes).toEqual([401, 401, 401, 429, 429]);
+  });
 });

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { createCachePlatform } from '../../src/platform/cache/index.js';
+import { closeDeps, createDeps } from '../../src/platform/deps.js';
+import { createLogger } from '../../src/platform/logger.js';
 import { MemoryCache, createMemoryCachePlatform } from '../../src/platform/cache/memory.js';
 import type { CachePlatform, Lock } from '../../src/platform/cache/types.js';
 
@@ -662,6 +665,27 @@ if (redisUrl) {
       await a.pubsub.publish(k, 'for a');
       await eventually(() => expect(onA).toEqual(['for a']));
       await eventually(() => expect(onB).toEqual(['for b']));
+    });
+
+    it("uses REDIS_KEY_PREFIX for the app's keys when no test prefix is given", async () => {
+      const config = loadConfig(
+        { SECRET_KEY: 'k'.repeat(32), DATA_DIR: '/tmp/sf-prefix-test', REDIS_URL: redisUrl, DATABASE_URL: process.env.DATABASE_URL, REDIS_KEY_PREFIX: keyPrefix },
+        { persistSecret: false },
+      );
+      const deps = await createDeps(config, createLogger('silent'), { pgliteInMemory: true, migrate: false });
+      try {
+        const k = `configured:${randomUUID()}`;
+        await deps.cache.cache.set(k, 'v', 60_000);
+        const admin = new Redis(redisUrl);
+        try {
+          expect(await admin.get(`${keyPrefix}${k}`)).toBe('v');
+          expect(await admin.get(`sf:${k}`)).toBeNull();
+        } finally {
+          await admin.quit();
+        }
+      } finally {
+        await closeDeps(deps);
+      }
     });
 
     it('stores keys under the prefix, so other tools see sf:-style names', async () => {

@@ -16,9 +16,10 @@ declare module 'fastify' {
 const unauthorized = (code: string, message: string) => new AppError(401, code, message);
 
 /**
- * The one guard every route goes through. onRequest: a Bearer token, when present, must be valid
- * (signature, key, expiry) and belong to a live session of an active account, else 401. preValidation:
- * routes that need a caller or a permission get 401 / 403.
+ * The one guard every route goes through. preParsing (after the rate limiter, before the body is
+ * read): a Bearer token, when present, must be valid (signature, key, expiry) and belong to a live
+ * session of an active account, else 401. preValidation: routes that need a caller or a permission
+ * get 401 / 403.
  */
 export function registerGuard(app: FastifyInstance, keys: SigningKeys, state: SessionState): void {
   async function authenticate(request: FastifyRequest, header: string): Promise<void> {
@@ -39,11 +40,17 @@ export function registerGuard(app: FastifyInstance, keys: SigningKeys, state: Se
     request.auth = { userId: claims.sub, role: account.role, sessionId: claims.sid };
   }
 
+  // preParsing, not onRequest: the rate limiter's onRequest hooks are route-level, which Fastify runs
+  // after the app-level ones, so a guard in onRequest answered floods of forged tokens with 401
+  // before they were ever counted (and checked a signature for each). Still before the body is read.
   // Callback style: most requests carry no token and should not pay for a promise.
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('preParsing', (request, _reply, payload, done) => {
     const header = request.headers.authorization;
-    if (header === undefined) return done();
-    authenticate(request, header).then(() => done(), done);
+    if (header === undefined) return done(null, payload);
+    authenticate(request, header).then(
+      () => done(null, payload),
+      (err: Error) => done(err),
+    );
   });
 
   // Before validation: a caller without the right gets 401/403, never a hint about the body's shape.
