@@ -136,6 +136,35 @@ describe('access tokens', () => {
     expect(res.body.code).toBe('auth.account_inactive');
   });
 
+  it('a token this process already accepted is still refused at once after logout, suspension or a forged twin', async () => {
+    // The guard starts the session and account reads of remembered tokens early (before the rate
+    // limiter); the verdict must still be the current one.
+    const s = servicesFor(env.deps);
+    const dee = await signUp(call, env.dataDir);
+    expect((await me(dee.accessToken)).status).toBe(200);
+    expect((await call('POST', '/api/v1/auth/logout', { body: { refreshToken: dee.refreshToken } })).status).toBe(204);
+    const out = await me(dee.accessToken);
+    expect(out.status).toBe(401);
+    expect(out.body.code).toBe('auth.session_revoked');
+
+    const eve = await signUp(call, env.dataDir);
+    expect((await me(eve.accessToken)).status).toBe(200);
+    await env.deps.database.db.update(users).set({ state: 'suspended', suspendedReason: 'spam' }).where(eq(users.id, eve.id));
+    await s.sessionState.forgetAccount(eve.id);
+    const suspended = await me(eve.accessToken);
+    expect(suspended.status).toBe(401);
+    expect(suspended.body.code).toBe('auth.account_inactive');
+
+    // Same header and payload as a remembered token, another signature: not the remembered token.
+    const fay = await signUp(call, env.dataDir);
+    expect((await me(fay.accessToken)).status).toBe(200);
+    const [h, p] = parts(fay.accessToken);
+    const forged = await me(`${h}.${p}.${b64('not the signature')}`);
+    expect(forged.status).toBe(401);
+    expect(forged.body.code).toBe('auth.invalid_token');
+    expect((await me(fay.accessToken)).status).toBe(200);
+  });
+
   it('rotating the signing key signs nobody out, and new tokens use the new key', async () => {
     const s = servicesFor(env.deps);
     const user = await signUp(call, env.dataDir);
