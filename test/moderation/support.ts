@@ -1,14 +1,10 @@
 import { expect } from 'vitest';
 import type { Call, TestUser } from '../support/auth.js';
+import { pollUntil } from '../support/poll.js';
 
-/** Poll until `check` returns a value (jobs run on the in-process worker); fails after `tries`. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, what: string, tries = 200): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await check();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`gave up waiting for ${what}`);
+/** Poll until `check` returns a value (jobs run on the in-process worker). */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, what: string): Promise<T> {
+  return (await pollUntil(check, what)) as T;
 }
 
 export async function act(call: Call, mod: TestUser, body: Record<string, unknown>) {

@@ -1,4 +1,5 @@
 import type { Call, TestUser } from '../support/auth.js';
+import { pollUntil } from '../support/poll.js';
 
 export interface NotificationBody {
   id: string;
@@ -16,13 +17,7 @@ export interface NotificationBody {
 
 /** Poll until `check` returns a value (listeners run as jobs, a moment after the action). */
 export async function waitFor<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return (await pollUntil(check, what, { timeoutMs })) as T;
 }
 
 export async function listAll(call: Call, u: TestUser, query = ''): Promise<NotificationBody[]> {

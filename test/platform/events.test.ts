@@ -4,6 +4,7 @@ import { Events, on } from '../../src/platform/events/index.js';
 import { Jobs } from '../../src/platform/jobs/index.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
+import { pollUntil } from '../support/poll.js';
 
 declare module '../../src/platform/events/index.js' {
   interface DomainEvents {
@@ -12,13 +13,7 @@ declare module '../../src/platform/events/index.js' {
   }
 }
 
-async function waitFor(fn: () => boolean, what: string, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = pollUntil;
 
 describe('domain events on the job queue', () => {
   let env: TestEnv;

@@ -9,6 +9,7 @@ import { Jobs } from '../../src/platform/jobs/index.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { pollUntil } from '../support/poll.js';
 
 declare module '../../src/platform/jobs/index.js' {
   interface JobPayloads {
@@ -18,15 +19,7 @@ declare module '../../src/platform/jobs/index.js' {
   }
 }
 
-async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 90_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitFor = pollUntil;
 
 describe('jobs on pg-boss', () => {
   let env: TestEnv;
@@ -126,17 +119,17 @@ describe('waking idle workers', () => {
   it('a job sent directly, in a committed transaction, or by another process runs at once', async () => {
     // One at a time: each must be woken by its own send.
     await worker.send('test.record', { tag: 'direct' });
-    await waitFor(() => ran.has('direct'), 'the job sent directly', 10_000);
+    await waitFor(() => ran.has('direct'), 'the job sent directly', { timeoutMs: 10_000 });
     await env.deps.database.transaction(async (tx) => {
       await worker.send('test.record', { tag: 'in-tx' }, { tx });
       // Not before the commit: a wake now would find nothing and the slot would sleep a minute.
       await new Promise((r) => setTimeout(r, 300));
     });
-    await waitFor(() => ran.has('in-tx'), 'the job sent in a transaction', 10_000);
+    await waitFor(() => ran.has('in-tx'), 'the job sent in a transaction', { timeoutMs: 10_000 });
     await sender.send('test.record', { tag: 'other-process' });
-    await waitFor(() => ran.has('other-process'), 'the job sent by another instance', 10_000);
+    await waitFor(() => ran.has('other-process'), 'the job sent by another instance', { timeoutMs: 10_000 });
     await sender.sendMany('test.record', [{ tag: 'many-1' }, { tag: 'many-2' }]);
-    await waitFor(() => ran.has('many-1') && ran.has('many-2'), 'the jobs sent together', 10_000);
+    await waitFor(() => ran.has('many-1') && ran.has('many-2'), 'the jobs sent together', { timeoutMs: 10_000 });
   });
 });
 
@@ -221,13 +214,13 @@ describe('a worker killed with SIGKILL mid-job', () => {
     const out = path.join(dataDir, 'attempts.log');
     const lines = () => (existsSync(out) ? readFileSync(out, 'utf8') : '');
     const first = child('hang', out, ['send']);
-    await waitFor(() => lines().includes('hang start 7'), 'the first attempt to start', 60_000);
+    await waitFor(() => lines().includes('hang start 7'), 'the first attempt to start', { timeoutMs: 60_000 });
     first.kill('SIGKILL');
     await new Promise((r) => first.once('exit', r));
     expect(lines()).not.toContain('done 7');
 
     child('run', out, []);
-    await waitFor(() => lines().includes('run done 7'), 'the job to run again after restart', 60_000);
+    await waitFor(() => lines().includes('run done 7'), 'the job to run again after restart', { timeoutMs: 60_000 });
     expect(lines()).toMatch(/run start 7 attempt=[1-9]/);
   });
 });

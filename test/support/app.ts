@@ -10,6 +10,7 @@ import { closeDeps, createDeps, type Deps } from '../../src/platform/deps.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { startServer, type Role, type RunningServer } from '../../src/server.js';
 import { createTestDatabase } from './db.js';
+import { pollUntil } from './poll.js';
 
 export interface TestEnvOptions {
   /** Extra environment, as an operator would set it (e.g. RATE_LIMIT_MAX). */
@@ -126,14 +127,14 @@ export async function startTestServer(opts: TestEnvOptions & { roles?: Role[] } 
  * and last output, so the next occurrence explains itself.
  */
 export async function eventually(env: { deps: TestEnv['deps'] }, what: string, queues: string, done: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await done()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const { rows } = await env.deps.database.query<Record<string, unknown>>(
-    'select name, state, retry_count, created_on, started_on, completed_on, output from pgboss.job where name like $1 order by created_on',
-    [queues],
-  );
-  throw new Error(`${what} did not happen within ${timeoutMs / 1000} s; jobs ${queues}: ${JSON.stringify(rows)}`);
+  await pollUntil(done, what, {
+    timeoutMs,
+    explain: async () => {
+      const { rows } = await env.deps.database.query<Record<string, unknown>>(
+        'select name, state, retry_count, created_on, started_on, completed_on, output from pgboss.job where name like $1 order by created_on',
+        [queues],
+      );
+      return `jobs ${queues}: ${JSON.stringify(rows)}`;
+    },
+  });
 }

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { testConfig } from '../support/app.js';
+import { pollUntil } from '../support/poll.js';
 
 /** A tiny test clip from ffmpeg's lavfi sources (testsrc2 picture, sine tone), H.264/AAC in MP4. */
 export function makeClip(dir: string, name: string, opts: { seconds?: number; width?: number; height?: number; audio?: boolean; video?: boolean } = {}): string {
@@ -100,13 +101,7 @@ export async function tusUpload(uploadUrl: string, token: string, file: string, 
 }
 
 export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return (await pollUntil(fn, what, { timeoutMs, everyMs: 200 })) as T;
 }
 
 export type VideoBody = {

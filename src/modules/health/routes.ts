@@ -46,10 +46,11 @@ const rootRoutes: ModuleRoutes = async (app, { deps }) => {
       },
     },
     async (_req, reply) => {
+      const timeoutMs = deps.config.readinessTimeoutMs;
       const [database, cache, storage] = await Promise.all([
-        timed(deps.database.kind, () => deps.database.ping(), deps.config.readinessTimeoutMs),
-        timed(deps.cache.kind, () => deps.cache.cache.ping(), deps.config.readinessTimeoutMs),
-        timed(deps.storage.kind, () => deps.storage.ping(), deps.config.readinessTimeoutMs),
+        timed(deps.database.kind, () => deps.database.ping(), timeoutMs),
+        timed(deps.cache.kind, () => deps.cache.cache.ping(), timeoutMs),
+        timed(deps.storage.kind, () => deps.storage.ping(), timeoutMs),
       ]);
       const checks = { database, cache, storage };
       if (database.ok && cache.ok && storage.ok) return { status: 'ready' as const, checks };
