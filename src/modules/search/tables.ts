@@ -14,7 +14,7 @@ export const searchTerms = pgTable(
     term: text('term').primaryKey(),
     docs: integer('docs').notNull().default(0),
   },
-  (t) => [index('search_terms_trgm_idx').using('gin', sql`${t.term} gin_trgm_ops`)],
+  (t) => [index('search_terms_trgm_idx').using('gist', sql`${t.term} gist_trgm_ops`)],
 );
 
 /**
@@ -28,5 +28,5 @@ export const searchHashtags = pgTable(
     tag: text('tag').primaryKey(),
     posts: integer('posts').notNull().default(0),
   },
-  (t) => [index('search_hashtags_trgm_idx').using('gin', sql`${t.tag} gin_trgm_ops`)],
+  (t) => [index('search_hashtags_trgm_idx').using('gist', sql`${t.tag} gist_trgm_ops`)],
 );
