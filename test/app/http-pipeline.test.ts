@@ -145,6 +145,18 @@ describe('HTTP pipeline', () => {
     expect(post.editedAt?.nullable).toBe(true);
     expect(post.visibility?.enum).toEqual(['public', 'followers', 'unlisted']);
     expect(post.author?.properties?.displayName?.nullable).toBe(true);
+    const ok = (path: string) => (doc.paths[path]?.get?.responses['200'] as { content: Record<string, { schema: { properties: Props } }> }).content['application/json']!.schema.properties;
+    const video = ok('/api/v1/videos/{id}');
+    expect(video.status?.enum).toContain('ready');
+    expect(video.publishedAt?.nullable).toBe(true);
+    expect(video.viewer?.nullable).toBe(true);
+    const comment = (ok('/api/v1/posts/{id}/comments').items as unknown as { items: { properties: Props } }).items.properties;
+    expect(comment.author?.nullable).toBe(true);
+    expect(comment.author?.properties?.username).toBeDefined();
+    expect(comment.moderationState?.enum).toEqual(['visible', 'held']);
+    const notification = (ok('/api/v1/notifications').items as unknown as { items: { properties: Props } }).items.properties;
+    expect(notification.subject?.nullable).toBe(true);
+    expect(notification.type?.enum).toContain('follow');
     const ui = await env.app.inject({ method: 'GET', url: '/docs/' });
     expect(ui.statusCode).toBe(200);
     expect(ui.body).toContain('swagger');

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, StringEnum } from '../../platform/http/schema-types.js';
 import { PublicUserSchema, type PublicUser } from '../users/present.js';
 import { COMMENT_TARGETS, type comments } from './tables.js';
 
@@ -9,19 +10,19 @@ const Uuid = Type.String({ format: 'uuid' });
 export const CommentSchema = Type.Object(
   {
     id: Uuid,
-    targetType: Type.Union(COMMENT_TARGETS.map((t) => Type.Literal(t))),
+    targetType: StringEnum(COMMENT_TARGETS),
     targetId: Uuid,
-    parentId: Type.Union([Uuid, Type.Null()]),
+    parentId: Nullable(Uuid),
     depth: Type.Integer({ minimum: 0, description: '0 for a top-level comment' }),
-    author: Type.Union([PublicUserSchema, Type.Null()], { description: 'Null on a deleted comment' }),
+    author: Nullable(Type.Object(PublicUserSchema.properties, { title: 'PublicUser', description: 'Null on a deleted comment' })),
     text: Type.String({ description: 'Plain text: show it escaped, never as HTML. Empty on a deleted comment.' }),
     deleted: Type.Boolean({ description: 'A deleted comment is listed (as a placeholder) only while it has replies' }),
     pinned: Type.Boolean(),
     counts: Type.Object({ likes: Type.Integer(), replies: Type.Integer() }),
     createdAt: Type.String({ format: 'date-time' }),
-    editedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    viewer: Type.Union([Type.Object({ liked: Type.Boolean() }), Type.Null()], { description: 'Null for anonymous callers' }),
-    moderationState: Type.Union([Type.Literal('visible'), Type.Literal('held')], {
+    editedAt: Nullable(Type.String({ format: 'date-time' })),
+    viewer: Nullable(Type.Object({ liked: Type.Boolean() }, { description: 'Null for anonymous callers' })),
+    moderationState: StringEnum(['visible', 'held'], {
       description: 'held: waiting for a moderator; only its author and moderators see it (docs/moderation.md)',
     }),
   },
@@ -29,7 +30,7 @@ export const CommentSchema = Type.Object(
 );
 export type PresentedComment = Static<typeof CommentSchema>;
 
-export const CommentPageSchema = Type.Object({ items: Type.Array(CommentSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { title: 'CommentPage' });
+export const CommentPageSchema = Type.Object({ items: Type.Array(CommentSchema), nextCursor: Nullable(Type.String()) }, { title: 'CommentPage' });
 export type CommentPage = Static<typeof CommentPageSchema>;
 
 /** A comment as a viewer sees it; deleted ones keep their place in the thread and nothing else. */

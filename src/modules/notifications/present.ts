@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, StringEnum } from '../../platform/http/schema-types.js';
 import { PublicUserSchema, type PublicUser } from '../users/present.js';
 import { renderPath, renderText } from './render.js';
 import type { NotificationRow } from './tables.js';
@@ -7,13 +8,13 @@ import { NOTIFICATION_TYPES, type NotificationType } from './types.js';
 export const NotificationSchema = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
-    type: Type.Union(NOTIFICATION_TYPES.map((t) => Type.Literal(t))),
+    type: StringEnum(NOTIFICATION_TYPES),
     text: Type.String({ description: 'Ready to show: "Ana and 12 others liked your post"' }),
     url: Type.String({ description: 'Where a client should take the user, relative to the web app' }),
     read: Type.Boolean(),
     actorCount: Type.Integer({ description: 'Everyone counted in a grouped notification' }),
     actors: Type.Array(PublicUserSchema, { description: 'The latest actors the viewer may see, newest first (at most 3)' }),
-    subject: Type.Union([Type.Object({ type: Type.String(), id: Type.String({ format: 'uuid' }) }), Type.Null()]),
+    subject: Nullable(Type.Object({ type: Type.String(), id: Type.String({ format: 'uuid' }) })),
     data: Type.Record(Type.String(), Type.String()),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time', description: 'Last time an actor joined the group' }),
@@ -22,7 +23,7 @@ export const NotificationSchema = Type.Object(
 );
 export type PresentedNotification = Static<typeof NotificationSchema>;
 
-export const NotificationPageSchema = Type.Object({ items: Type.Array(NotificationSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }, { title: 'NotificationPage' });
+export const NotificationPageSchema = Type.Object({ items: Type.Array(NotificationSchema), nextCursor: Nullable(Type.String()) }, { title: 'NotificationPage' });
 
 /** Shape one stored row; `actors` are those the viewer may see (hydration dropped the rest). */
 export function presentNotification(row: NotificationRow, actors: PublicUser[]): PresentedNotification {

@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Nullable, StringEnum } from '../../platform/http/schema-types.js';
 import type { Storage } from '../../platform/storage/types.js';
 import { PublicUserSchema, presentPublic } from '../users/present.js';
 import type { UserRow } from '../users/tables.js';
 import { playbackGate, playbackQuery } from './playback.js';
 import { VIDEO_STATUSES, VIDEO_VISIBILITIES, type VideoRow } from './tables.js';
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const VideoSchema = Type.Object(
   {
@@ -16,11 +16,11 @@ export const VideoSchema = Type.Object(
     tags: Type.Array(Type.String()),
     category: Nullable(Type.String()),
     language: Nullable(Type.String()),
-    visibility: Type.Union(VIDEO_VISIBILITIES.map((v) => Type.Literal(v))),
-    status: Type.Union(VIDEO_STATUSES.map((v) => Type.Literal(v))),
+    visibility: StringEnum(VIDEO_VISIBILITIES),
+    status: StringEnum(VIDEO_STATUSES),
     statusReason: Type.Optional(Type.String({ description: 'Why processing failed, in words for the creator' })),
     failureCode: Type.Optional(Type.String({ description: 'not_a_video, no_video_stream, corrupt, too_long, checksum_mismatch, ingest_failed, transcode_failed' })),
-    moderationState: Type.Union([Type.Literal('visible'), Type.Literal('held'), Type.Literal('removed')]),
+    moderationState: StringEnum(['visible', 'held', 'removed']),
     ageRestricted: Type.Boolean({ description: 'Signed-in viewers only: set by the creator or by a moderator (only a moderator lifts the latter)' }),
     duration: Type.Optional(Type.Number({ description: 'Seconds' })),
     width: Type.Optional(Type.Integer()),
