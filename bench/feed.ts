@@ -228,11 +228,11 @@ async function main(): Promise<void> {
     fixedPage = Buffer.from(samplePage);
     console.log(`feed page bytes: median ${medianPageBytes}, largest ${fixedPage.length}`);
     let feed: LoadResult;
-    let appCpuMs: () => number = () => {
-      const u = process.cpuUsage();
-      return (u.user + u.system) / 1000;
-    };
     if (apiProcesses === 0) {
+      const appCpuMs = () => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+      };
       if (warmupS > 0) await loadgen.run({ ...feedReq, durationS: warmupS, title: 'warm-up feed' });
       const cpu0 = appCpuMs();
       feed = await measure(loadgen, feedReq);
@@ -246,7 +246,7 @@ async function main(): Promise<void> {
         REDIS_KEY_PREFIX: cacheKeyPrefix,
       });
       say(`${apiProcesses} API processes ready: ${api.processes.map((p) => p.url).join(', ')}`);
-      appCpuMs = api.cpuMs;
+      const appCpuMs = api.cpuMs;
       while (extraLoadgens.length < apiProcesses - 1) extraLoadgens.push(await startLoadgen('child'));
       const gens = [loadgen, ...extraLoadgens];
       const per = api.processes.map((p, i) => ({

@@ -46,6 +46,9 @@ export class InvalidTokenError extends Error {
  * verifies with the same set. Rotation adds a key and retires the old one; a retired key keeps
  * verifying until the tokens it signed have expired, so nobody is signed out by a rotation.
  */
+/** A remembered token's expiry, checked on every use (jwtVerify checked it the first time). */
+const expired = (claims: AccessClaims): boolean => claims.exp! <= Math.floor(Date.now() / 1000);
+
 export class SigningKeys {
   private keys = new Map<string, LoadedKey>();
   private active: LoadedKey | undefined;
@@ -154,23 +157,23 @@ export class SigningKeys {
   }
 
   /**
-   * Verify signature (EdDSA only: `alg: none` and algorithm swaps are refused), issuer, audience,
-   * expiry. A token verified before is taken from `verified` after its expiry and key are checked
-   * again: the same text always carries the same signature, so the cryptographic check cannot change.
-   */
-  /**
    * The claims of a token `verify` accepted before and that has not expired, without any other
    * check: for starting work that `verify` must still approve (the guard's prefetch). Undefined otherwise.
    */
   remembered(token: string): AccessClaims | undefined {
     const known = this.verified.get(token);
-    return known && known.claims.exp! > Math.floor(Date.now() / 1000) ? known.claims : undefined;
+    return known && !expired(known.claims) ? known.claims : undefined;
   }
 
+  /**
+   * Verify signature (EdDSA only: `alg: none` and algorithm swaps are refused), issuer, audience,
+   * expiry. A token verified before is taken from `verified` after its expiry and key are checked
+   * again: the same text always carries the same signature, so the cryptographic check cannot change.
+   */
   async verify(token: string): Promise<AccessClaims> {
     const known = this.verified.get(token);
     if (known) {
-      if (known.claims.exp! <= Math.floor(Date.now() / 1000)) {
+      if (expired(known.claims)) {
         this.verified.delete(token);
         throw new InvalidTokenError('"exp" claim timestamp check failed');
       }
