@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { posts } from '../../src/modules/posts/tables.js';
 import { searchHashtags, searchTerms } from '../../src/modules/search/tables.js';
 import type { SearchKey } from '../../src/modules/search/backend.js';
-import { matchPlan, PostgresSearchBackend, PREFIX_PER_LENGTH } from '../../src/modules/search/postgres.js';
+import { matchPlan, PostgresSearchBackend, PREFIX_PER_LENGTH, searchOrder } from '../../src/modules/search/postgres.js';
 import { matchEstimate, rebuildTerms } from '../../src/modules/search/terms.js';
 import { users } from '../../src/modules/users/tables.js';
 import { createTestEnv, type TestEnv } from '../support/app.js';
@@ -45,6 +45,17 @@ beforeAll(async () => {
 afterAll(async () => env?.close());
 
 const search = (qs: string, u?: TestUser) => call('GET', `/api/v1/search?${qs}`, { token: u?.accessToken });
+/**
+ * Whether this database should have the RUM index: wherever the server offers the extension (the
+ * CI machine installs it for the PostgreSQL column; PGlite has none).
+ */
+async function rumExpected(): Promise<boolean> {
+  const { rows } = await env.deps.database.query<{ n: number }>(`select count(*)::int as n from pg_available_extensions where name = 'rum'`);
+  const available = Number(rows[0]!.n) > 0;
+  if (process.env.CI && env.deps.database.kind === 'postgres') expect(available, 'CI installs postgresql-<major>-rum (.ci/run)').toBe(true);
+  return available;
+}
+
 const postIds = (res: Awaited<ReturnType<Call>>) => ((res.body.posts as { items: PostBody[] }).items ?? []).map((p) => p.id);
 
 describe('GET /search: rules', () => {
@@ -157,6 +168,7 @@ describe('post search match plans (walk the table newest first, or read the full
     const removed = await post(call, stranger, { text: `plan removed ${X}` });
     await env.deps.database.db.update(posts).set({ moderationState: 'removed' }).where(eq(posts.id, removed.id));
     const backends = { scan: new PostgresSearchBackend(env.deps.database, { plan: 'scan' }), index: new PostgresSearchBackend(env.deps.database, { plan: 'index' }) };
+    const rum = (await rumExpected()) ? new PostgresSearchBackend(env.deps.database, { plan: 'rum' }) : null;
     const pages = async (b: PostgresSearchBackend, q: string, sort: 'relevance' | 'recent') => {
       const out: { id: string; key: SearchKey }[] = [];
       for (let n = 0; n < 10; n++) {
@@ -170,6 +182,7 @@ describe('post search match plans (walk the table newest first, or read the full
       for (const sort of ['relevance', 'recent'] as const) {
         const scan = await pages(backends.scan, q, sort);
         expect(await pages(backends.index, q, sort), `${q} ${sort}`).toEqual(scan);
+        if (rum) expect(await pages(rum, q, sort), `rum: ${q} ${sort}`).toEqual(scan);
         expect(scan.length, `${q} ${sort}`).toBeGreaterThan(0);
         for (const r of scan) expect(live).toContain(r.id);
         for (const hidden of [unlisted, deleted, removed]) expect(scan.map((r) => r.id)).not.toContain(hidden.id);
@@ -178,6 +191,47 @@ describe('post search match plans (walk the table newest first, or read the full
     // Relevance: the posts with the word twice first.
     expect(new Set((await pages(backends.index, X, 'relevance')).slice(0, 3).map((r) => r.id))).toEqual(new Set(live.filter((_, i) => i % 2)));
     expect((await pages(backends.index, X, 'recent')).map((r) => r.id)).toEqual([...live].reverse());
+  });
+
+  it('uses the RUM index where the server has the extension (the PostgreSQL column in CI installs it), never on PGlite', async () => {
+    const backend = new PostgresSearchBackend(env.deps.database);
+    expect(await backend.hasRum()).toBe(await rumExpected());
+    if (env.deps.database.kind === 'pglite') expect(await backend.hasRum()).toBe(false);
+  });
+
+  it('RUM plan: ids alike in their first 60 bits (its order) still come out newest first by id, through another plan', async () => {
+    const X = `rt${Math.random().toString(36).slice(2, 7)}`;
+    // Two ids sharing their leading 60 bits (same millisecond, same next 12 bits), newest first by
+    // the last digit; inserted in both orders, so the index's order among equals cannot decide.
+    const base = '019a0000-0000-7000-8000-0000000000';
+    const ids = [`${base}01`, `${base}02`, `${base}03`, `${base}04`];
+    const [older, newer, older2, newer2] = ids as [string, string, string, string];
+    const author = (await env.deps.database.db.select({ id: users.id }).from(users).limit(1))[0]!.id;
+    await env.deps.database.db.insert(posts).values([
+      { id: newer, authorId: author, text: `tie first ${X}`, visibility: 'public' },
+      { id: older, authorId: author, text: `tie second ${X}`, visibility: 'public' },
+      { id: older2, authorId: author, text: `tie third ${X} twin`, visibility: 'public' },
+      { id: newer2, authorId: author, text: `tie fourth ${X} twin`, visibility: 'public' },
+    ]);
+    expect(searchOrder(older)).toBe(searchOrder(newer));
+    const plans = [new PostgresSearchBackend(env.deps.database, { plan: 'scan' })];
+    if (await rumExpected()) plans.push(new PostgresSearchBackend(env.deps.database, { plan: 'rum' }));
+    for (const b of plans) {
+      // The newest one alone: the index cannot tell which of the two equals that is.
+      expect((await b.posts({ q: X, sort: 'recent', after: null, limit: 1 })).map((r) => r.id)).toEqual([newer2]);
+      expect((await b.posts({ q: `${X} twin`, sort: 'recent', after: null, limit: 1 })).map((r) => r.id)).toEqual([newer2]);
+      expect((await b.posts({ q: X, sort: 'recent', after: { score: 0, id: older2 }, limit: 1 })).map((r) => r.id)).toEqual([newer]);
+      expect((await b.posts({ q: X, sort: 'recent', after: { score: 0, id: newer }, limit: 5 })).map((r) => r.id)).toEqual([older]);
+    }
+  });
+
+  it('chooses RUM, where there is one, for all but the commonest words', () => {
+    // 1M posts, the newest 1000 wanted: a word in 6 600 posts is read through RUM, one in 85 000 still walked.
+    expect(matchPlan(6_600, 1000, 1_000_000, true)).toBe('rum');
+    expect(matchPlan(85_000, 1000, 1_000_000, true)).toBe('scan');
+    expect(matchPlan(300, 21, 1_000_000, true)).toBe('rum');
+    // Without RUM: as before.
+    expect(matchPlan(6_600, 1000, 1_000_000)).toBe('index');
   });
 
   it('chooses the index for a word too rare for a short walk, the walk for a common one', () => {
