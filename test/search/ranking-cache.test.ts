@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '../support/app.js';
 import { injectClient, signUp, type TestUser } from '../support/auth.js';
 import { post, type PostBody } from '../posts/support.js';
+import { vocabularyHas } from './support.js';
 
 // Relevance rankings are reused for SEARCH_CACHE_SECONDS (search/service.ts): pages are cut from
 // one ranking, hydration and the rules still run per request, and a new match shows once the
@@ -95,5 +96,38 @@ describe('relevance rankings reused for a while', () => {
     expect(await recent()).toHaveLength(12);
     const late = await post(s.call, s.author, { text: `${s.word} late` });
     expect((await recent())[0]).toBe(late.id);
+  });
+});
+
+describe('query words\' typo corrections reused for a while', () => {
+  /** A search for a typo of a word nobody has written yet; then a post teaches the vocabulary the word. */
+  async function typoOfNewWord(env: TestEnv) {
+    const call = injectClient(env.app);
+    const author = await signUp(call, env.dataDir);
+    // Consonants and a closing "k": nothing the English stemmer trims, so the stored term is the word.
+    const letters = 'bcdfghmnprtvwz';
+    const word = `tq${Array.from({ length: 5 }, () => letters[Math.floor(Math.random() * letters.length)]).join('')}k`;
+    const typo = word.slice(0, 3) + word[4]! + word[3]! + word.slice(5);
+    const find = async () => {
+      const res = await call('GET', `/api/v1/search?type=posts&sort=recent&q=${typo}`);
+      expect(res.status).toBe(200);
+      return (res.body.posts as unknown as Page).items.map((x) => x.id);
+    };
+    expect(await find()).toEqual([]);
+    const made = await post(call, author, { text: `all about ${word}` });
+    await vocabularyHas(env, word);
+    return { find, made };
+  }
+
+  it('a word the vocabulary learned corrects a typo of it once the period ends', async () => {
+    const { find, made } = await typoOfNewWord(cached);
+    expect(await find()).toEqual([]);
+    await new Promise((r) => setTimeout(r, 2100));
+    expect(await find()).toEqual([made.id]);
+  });
+
+  it('with SEARCH_CACHE_SECONDS=0 at once', async () => {
+    const { find, made } = await typoOfNewWord(uncached);
+    expect(await find()).toEqual([made.id]);
   });
 });

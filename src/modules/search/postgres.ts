@@ -1,6 +1,7 @@
 import { executeRaw, type Database, type Executor } from '../../platform/db/index.js';
 import type { HashtagHit, NameQuery, PostQuery, SearchBackend, SearchKey, SuggestQuery, VideoQuery } from './backend.js';
-import { correctedQuery, matchEstimate, prefixLexeme, type CorrectedQuery } from './terms.js';
+import { LRUCache } from 'lru-cache';
+import { combineOptions, matchEstimate, prefixLexeme, wordOptions, type CorrectedQuery, type WordOptions } from './terms.js';
 
 /**
  * Search on the product's own tables, identical on PGlite and PostgreSQL:
@@ -18,6 +19,9 @@ import { correctedQuery, matchEstimate, prefixLexeme, type CorrectedQuery } from
  */
 /** Matches ranked by relevance: the newest this many (see posts()). */
 export const RELEVANCE_WINDOW = 1000;
+
+/** Query words whose options are kept at most (a few hundred bytes each). */
+const CACHED_WORDS = 10_000;
 
 /** How long the post count the match plans use is kept (see matchPlan()). */
 const POST_COUNT_MS = 60_000;
@@ -156,11 +160,18 @@ export class PostgresSearchBackend implements SearchBackend {
   readonly kind = 'postgres';
   readonly relevanceWindow = RELEVANCE_WINDOW;
 
-  /** `plan` fixes the match plan of post searches instead of choosing it per query (tests compare the two). */
+  /**
+   * `plan` fixes the match plan of post searches instead of choosing it per query (tests compare
+   * the plans); `wordSeconds` keeps each query word's options that long (0, the default: only
+   * while the lookup runs).
+   */
   constructor(
     private readonly database: Database,
-    private readonly options: { plan?: MatchPlan } = {},
-  ) {}
+    private readonly options: { plan?: MatchPlan; wordSeconds?: number } = {},
+  ) {
+    const seconds = options.wordSeconds ?? 0;
+    this.words = seconds > 0 ? new LRUCache({ max: CACHED_WORDS, ttl: seconds * 1000 }) : new Map();
+  }
 
   /**
    * The planner's count of posts (pg_class.reltuples) and whether the RUM index of migration 0014
@@ -169,20 +180,32 @@ export class PostgresSearchBackend implements SearchBackend {
   private postCount: { rows: number; rum: boolean; at: number } | null = null;
 
   /**
-   * Corrections being looked up, by query words: concurrent searches for the same words (a
-   * `type=all` search asks for posts and videos at once; a popular query arrives in bursts) share
-   * one statement. Only while it runs: the vocabulary changes, so answers are not kept.
+   * Each query word's options (its stem, or a typo's similar known terms; terms.ts), by word: kept
+   * for `wordSeconds` (the service's SEARCH_CACHE_SECONDS), so the words common to many searches
+   * ("video" in "video", "cooking video", a typo-free `all` search...) are looked up once per period
+   * instead of once per search; a word the vocabulary learns meanwhile, or a count that moves, shows
+   * when the period ends, as new matches do in a kept ranking. In-flight lookups are shared either
+   * way (a `type=all` search asks for posts and videos at once); a failed one is not kept.
    */
-  private readonly corrections = new Map<string, Promise<CorrectedQuery | null>>();
+  private readonly words: LRUCache<string, Promise<WordOptions>> | Map<string, Promise<WordOptions>>;
 
-  private corrected(words: string[]): Promise<CorrectedQuery | null> {
-    const key = JSON.stringify(words);
-    let answer = this.corrections.get(key);
-    if (!answer) {
-      answer = correctedQuery(this.database.db, words).finally(() => this.corrections.delete(key));
-      this.corrections.set(key, answer);
+  private async corrected(words: string[]): Promise<CorrectedQuery | null> {
+    const cache = this.words;
+    const options = words.map((w) => cache.get(w));
+    const missing = words.filter((_, i) => !options[i]);
+    if (missing.length) {
+      const lookup = wordOptions(this.database.db, missing);
+      missing.forEach((w, i) => {
+        const one = lookup.then((all) => all[i] ?? null);
+        const forget = () => cache.get(w) === one && cache.delete(w);
+        if (cache instanceof Map) void one.then(forget, forget);
+        else one.catch(forget);
+        cache.set(w, one);
+        options[words.indexOf(w)] = one;
+      });
     }
-    return answer;
+    // Every word has its lookup now (kept or just started).
+    return combineOptions(await Promise.all(options.map((o) => o!)));
   }
 
   private async postRows(): Promise<{ rows: number; rum: boolean }> {

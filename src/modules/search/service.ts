@@ -279,6 +279,6 @@ const built = new WeakMap<Deps, SearchService>();
 /** One per Deps; the backend is PostgreSQL (the only one so far: see backend.ts). */
 export function searchServiceFor(deps: Deps): SearchService {
   let s = built.get(deps);
-  if (!s) built.set(deps, (s = new SearchService(deps, new PostgresSearchBackend(deps.database))));
+  if (!s) built.set(deps, (s = new SearchService(deps, new PostgresSearchBackend(deps.database, { wordSeconds: deps.config.searchCacheSeconds }))));
   return s;
 }

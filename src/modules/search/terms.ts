@@ -79,12 +79,15 @@ export function matchEstimate(q: CorrectedQuery, rows: number): number {
 }
 
 /**
- * The tsquery text for a list of query words: each word is its English stem, OR'd with up to three
- * similar vocabulary terms when the vocabulary does not know that stem (a typo: "vidoe" -> video);
- * words are AND'ed. Stop words drop out. Null when nothing searchable is left.
+ * One query word's search options with each one's document count: its English stem and, when the
+ * vocabulary does not know the stem (a typo), up to three similar known terms. Null: a stop word,
+ * which searches nothing.
  */
-export async function correctedQuery(ex: Executor, words: string[]): Promise<CorrectedQuery | null> {
-  if (words.length === 0) return null;
+export type WordOptions = Map<string, number> | null;
+
+/** The options of each word (same order as `words`), in one statement. */
+export async function wordOptions(ex: Executor, words: string[]): Promise<WordOptions[]> {
+  if (words.length === 0) return [];
   const { rows } = await executeRaw<{ w: string; lex: string | null; docs: number | null; alts: { term: string; docs: number }[] | null }>(
     ex,
     // Alternatives only for words the vocabulary does not know (a known word needs none), found
@@ -100,14 +103,36 @@ export async function correctedQuery(ex: Executor, words: string[]): Promise<Cor
                from (select w, (tsvector_to_array(to_tsvector('english', w)))[1] as lex from unnest($1::text[]) as w) q0) q`,
     [words, TRIGRAM_SIMILARITY, ALTERNATIVES],
   );
-  const groups: string[] = [];
-  const documents: number[] = [];
+  const byWord = new Map<string, WordOptions>();
   for (const r of rows) {
     if (!r.lex) continue;
     const options = new Map<string, number>([[r.lex, Number(r.docs ?? 0)]]);
     for (const a of r.alts ?? []) options.set(a.term, Number(a.docs));
+    byWord.set(r.w, options);
+  }
+  return words.map((w) => byWord.get(w) ?? null);
+}
+
+/**
+ * The tsquery text for a query's words from their options: each word's options OR'd, the words
+ * AND'ed, stop words left out. Null when nothing searchable is left.
+ */
+export function combineOptions(perWord: WordOptions[]): CorrectedQuery | null {
+  const groups: string[] = [];
+  const documents: number[] = [];
+  for (const options of perWord) {
+    if (!options) continue;
     groups.push(`(${[...options.keys()].map(quote).join(' | ')})`);
     documents.push([...options.values()].reduce((a, b) => a + b, 0));
   }
   return groups.length ? { tsquery: groups.join(' & '), documents } : null;
+}
+
+/**
+ * The tsquery text for a list of query words: each word is its English stem, OR'd with up to three
+ * similar vocabulary terms when the vocabulary does not know that stem (a typo: "vidoe" -> video);
+ * words are AND'ed. Stop words drop out. Null when nothing searchable is left.
+ */
+export async function correctedQuery(ex: Executor, words: string[]): Promise<CorrectedQuery | null> {
+  return combineOptions(await wordOptions(ex, words));
 }
