@@ -1,6 +1,6 @@
+import { LRUCache } from 'lru-cache';
 import { executeRaw, type Database, type Executor } from '../../platform/db/index.js';
 import type { HashtagHit, NameQuery, PostQuery, SearchBackend, SearchKey, SuggestQuery, VideoQuery } from './backend.js';
-import { LRUCache } from 'lru-cache';
 import { combineOptions, matchEstimate, prefixLexeme, wordOptions, type CorrectedQuery, type WordOptions } from './terms.js';
 
 /**

@@ -114,8 +114,9 @@ export async function wordOptions(ex: Executor, words: string[]): Promise<WordOp
 }
 
 /**
- * The tsquery text for a query's words from their options: each word's options OR'd, the words
- * AND'ed, stop words left out. Null when nothing searchable is left.
+ * The tsquery text for a query's words from their options (wordOptions()): each word's options
+ * OR'd, so a typo ("vidoe") still reaches "video"; the words AND'ed; stop words left out. Null
+ * when nothing searchable is left.
  */
 export function combineOptions(perWord: WordOptions[]): CorrectedQuery | null {
   const groups: string[] = [];
@@ -126,13 +127,4 @@ export function combineOptions(perWord: WordOptions[]): CorrectedQuery | null {
     documents.push([...options.values()].reduce((a, b) => a + b, 0));
   }
   return groups.length ? { tsquery: groups.join(' & '), documents } : null;
-}
-
-/**
- * The tsquery text for a list of query words: each word is its English stem, OR'd with up to three
- * similar vocabulary terms when the vocabulary does not know that stem (a typo: "vidoe" -> video);
- * words are AND'ed. Stop words drop out. Null when nothing searchable is left.
- */
-export async function correctedQuery(ex: Executor, words: string[]): Promise<CorrectedQuery | null> {
-  return combineOptions(await wordOptions(ex, words));
 }
