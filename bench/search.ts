@@ -28,6 +28,7 @@
  *   the worst p99 of the fixed queries. `--profile` first asks each distinct query once, one at a
  *   time, and prints p50/p90/max per kind: which kinds make the mixed run's tail. The mixed run
  *   also prints the app process's CPU time as a share of one core (near 100%: the process is the bound).
+ * - Says whether post search has its RUM index (PostgreSQL with the rum extension: migration 0014).
  * - Prints req/s, p50 and p99 per query, and one JSON line with every figure and the worst p99.
  */
 import { randomBytes } from 'node:crypto';
@@ -127,6 +128,10 @@ async function main(): Promise<void> {
     console.log(`posts in the database: ${rows[0]!.n}`);
     loadgen = await startLoadgen('child');
     console.log(`search cache: ${deps.config.searchCacheSeconds} s`);
+    // Post search's RUM plan exists only where the server has the extension (migration 0014).
+    const { rows: rumRows } = await deps.database.query<{ rum: boolean }>(`select to_regclass('posts_search_rum') is not null as rum`);
+    const rum = rumRows[0]?.rum === true;
+    console.log(`post search RUM index: ${rum ? 'yes' : 'no (install postgresql-<major>-rum before migrating for the RUM plan; docs/operations.md)'}`);
     const results: Record<string, { rps: number; p50: number; p99: number; requests: number; found: number }> = {};
     for (const [title, url] of QUERIES) {
       const req = { title, url: `${server.url}${url}`, connections, durationS };
@@ -162,7 +167,7 @@ async function main(): Promise<void> {
       mix = { queries: nMix, rps: res.rps, p50: res.p50, p90: res.p90, p99: res.p99, requests: res.requests, appCpu };
       console.log(`mix of ${nMix} distinct queries, Zipf popularity: ${res.rps.toFixed(1)} req/s   p50 ${res.p50.toFixed(1)} ms   p90 ${res.p90.toFixed(1)} ms   p99 ${res.p99.toFixed(1)} ms   app process CPU ${appCpu}% of one core`);
     }
-    console.log(JSON.stringify({ bench: 'search', date: new Date().toISOString(), cores: os.cpus().length, loadAvg, database: deps.database.kind, users: nUsers, posts: rows[0]!.n, connections, durationS, searchCacheSeconds: deps.config.searchCacheSeconds, results, worstP99, mix }));
+    console.log(JSON.stringify({ bench: 'search', date: new Date().toISOString(), cores: os.cpus().length, loadAvg, database: deps.database.kind, rum, users: nUsers, posts: rows[0]!.n, connections, durationS, searchCacheSeconds: deps.config.searchCacheSeconds, results, worstP99, mix }));
   } finally {
     await loadgen?.close().catch(() => {});
     await server?.stop().catch(() => {});
