@@ -15,6 +15,20 @@ afterAll(async () => env?.close());
 const one = async (text: string, values: unknown[] = []) => Number(Object.values((await env.deps.database.query<Record<string, unknown>>(text, values)).rows[0] ?? {})[0]);
 
 describe('seedDatabase', () => {
+  it('leaves post search\'s RUM index in place where the server has RUM (dropped for the load, built at the end)', async () => {
+    const available = await one(`select count(*) from pg_available_extensions where name = 'rum'`);
+    expect(await one(`select count(*) from pg_index where indexrelid = to_regclass('posts_search_rum') and indisvalid`)).toBe(available > 0 ? 1 : 0);
+    if (available > 0) {
+      // The index answers for the seeded rows: every post with a word, newest first through it.
+      const { rows } = await env.deps.database.query<{ id: string }>(
+        `select id from posts where search_vector @@ to_tsquery('simple', 'video') order by search_order <=| 9223372036854775807::int8 limit 5`,
+      );
+      const newest = await env.deps.database.query<{ id: string }>(`select id from posts where search_vector @@ to_tsquery('simple', 'video') order by id desc limit 5`);
+      expect(rows.map((r) => r.id)).toEqual(newest.rows.map((r) => r.id));
+      expect(rows.length).toBeGreaterThan(0);
+    }
+  });
+
   it('creates the rows it reports', async () => {
     expect(await one('select count(*) from users')).toBe(200);
     expect(await one('select count(*) from posts')).toBe(1000);
