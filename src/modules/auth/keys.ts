@@ -41,14 +41,14 @@ export class InvalidTokenError extends Error {
   }
 }
 
+/** A remembered token's expiry, checked on every use (jwtVerify checked it the first time). */
+const expired = (claims: AccessClaims): boolean => claims.exp! <= Math.floor(Date.now() / 1000);
+
 /**
  * Ed25519 signing keys for access tokens, kept in the database so every API process signs and
  * verifies with the same set. Rotation adds a key and retires the old one; a retired key keeps
  * verifying until the tokens it signed have expired, so nobody is signed out by a rotation.
  */
-/** A remembered token's expiry, checked on every use (jwtVerify checked it the first time). */
-const expired = (claims: AccessClaims): boolean => claims.exp! <= Math.floor(Date.now() / 1000);
-
 export class SigningKeys {
   private keys = new Map<string, LoadedKey>();
   private active: LoadedKey | undefined;

@@ -27,6 +27,9 @@ export interface SearchKey {
   id: string;
 }
 
+/** Whether `k` comes after `after` in a relevance ranking's order (score descending, then id descending). */
+export const rankedAfter = (k: SearchKey, after: SearchKey): boolean => k.score < after.score || (k.score === after.score && k.id < after.id);
+
 export interface VideoQuery {
   q: string;
   sort: SearchSort;

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { executeRaw, type Database, type Executor } from '../../platform/db/index.js';
-import type { HashtagHit, NameQuery, PostQuery, SearchBackend, SearchKey, SuggestQuery, VideoQuery } from './backend.js';
+import { rankedAfter, type HashtagHit, type NameQuery, type PostQuery, type SearchBackend, type SearchKey, type SuggestQuery, type VideoQuery } from './backend.js';
 import { combineOptions, matchEstimate, prefixLexeme, wordOptions, type CorrectedQuery, type WordOptions } from './terms.js';
 
 /**
@@ -92,14 +92,16 @@ const RUM_ROW_COST = 3;
 export function matchPlan(estimate: number, wanted: number, rows: number, rum = false): MatchPlan {
   const plain = plainPlan(estimate, wanted, rows);
   if (!rum) return plain;
-  const scan = (wanted * rows) / Math.max(estimate, 1);
   const viaRum = estimate * RUM_ENTRY_COST + Math.min(wanted, estimate) * RUM_ROW_COST;
-  return viaRum < Math.min(scan, estimate * INDEX_ROW_COST) ? 'rum' : plain;
+  return viaRum < Math.min(scanCost(estimate, wanted, rows), estimate * INDEX_ROW_COST) ? 'rum' : plain;
 }
+
+/** Rows a walk tests to find the newest `wanted` of `estimate` matches among `rows`. */
+const scanCost = (estimate: number, wanted: number, rows: number) => (wanted * rows) / Math.max(estimate, 1);
 
 /** matchPlan() without RUM. */
 function plainPlan(estimate: number, wanted: number, rows: number): 'scan' | 'index' {
-  return estimate * INDEX_ROW_COST < (wanted * rows) / Math.max(estimate, 1) ? 'index' : 'scan';
+  return estimate * INDEX_ROW_COST < scanCost(estimate, wanted, rows) ? 'index' : 'scan';
 }
 
 /** The largest bigint: a RUM scan from here hands out every match, newest first. */
@@ -234,7 +236,7 @@ export class PostgresSearchBackend implements SearchBackend {
     const wanted = query.sort === 'recent' ? query.limit : RELEVANCE_WINDOW;
     const plan = this.options.plan ?? matchPlan(estimate, wanted, total, rum);
     if (plan === 'rum') {
-      const rows = await this.postsByRum(corrected.tsquery, query);
+      const rows = await this.postsByRum(corrected.tsquery, query, wanted);
       if (rows) return rows;
     }
     // RUM could not tell the newest apart (see postsByRum): the best of the other plans.
@@ -285,7 +287,7 @@ export class PostgresSearchBackend implements SearchBackend {
    * the newest matches by id. Relevance ranks them here as rankedWindow() does in SQL (same
    * ts_rank_cd scores, same order and keyset).
    */
-  private async postsByRum(tsquery: string, query: PostQuery): Promise<{ id: string; key: SearchKey }[] | null> {
+  private async postsByRum(tsquery: string, query: PostQuery, wanted: number): Promise<{ id: string; key: SearchKey }[] | null> {
     const values: unknown[] = [tsquery];
     const where = this.postWhere(values, query);
     const recent = query.sort === 'recent';
@@ -296,7 +298,6 @@ export class PostgresSearchBackend implements SearchBackend {
       // Start the index's walk at the cursor: rows above it are never fetched.
       from = searchOrder(query.after.id);
     }
-    const wanted = recent ? query.limit : RELEVANCE_WINDOW;
     values.push(from, wanted + 1);
     const score = recent ? '0::float8' : `ts_rank_cd(p.search_vector, to_tsquery('simple', $1))::float8`;
     const { rows } = await executeRaw<{ id: string; score: number; ord: string }>(
@@ -315,7 +316,7 @@ export class PostgresSearchBackend implements SearchBackend {
     if (recent) return rows.sort(byId).map((r) => ({ id: r.id, key: { score: 0, id: r.id } }));
     const ranked = rows.map((r) => ({ id: r.id, key: { score: Number(r.score), id: r.id } })).sort((a, b) => b.key.score - a.key.score || byId(a, b));
     const after = query.after;
-    const start = after ? ranked.findIndex((r) => r.key.score < after.score || (r.key.score === after.score && r.id < after.id)) : 0;
+    const start = after ? ranked.findIndex((r) => rankedAfter(r.key, after)) : 0;
     return start < 0 ? [] : ranked.slice(start, start + query.limit);
   }
 

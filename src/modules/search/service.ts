@@ -8,7 +8,7 @@ import { presentPublic, type PublicUser } from '../users/present.js';
 import type { PresentedVideo, VideoPage } from '../videos/present.js';
 import { visibleVideoRows } from '../videos/rules.js';
 import { videosServiceFor } from '../videos/service.js';
-import type { SearchBackend, SearchKey, SearchSort } from './backend.js';
+import { rankedAfter, type SearchBackend, type SearchKey, type SearchSort } from './backend.js';
 import { PostgresSearchBackend } from './postgres.js';
 
 export const SEARCH_TYPES = ['all', 'posts', 'videos', 'users', 'hashtags'] as const;
@@ -103,9 +103,6 @@ async function pageOf<T>(
 const CACHED_ANSWERS = 256;
 
 type Ranking = { id: string; key: SearchKey }[];
-
-/** Whether `k` comes after `after` in a ranking's order (score descending, then id descending). */
-const rankedAfter = (k: SearchKey, after: SearchKey) => k.score < after.score || (k.score === after.score && k.id < after.id);
 
 /** A video title offered while typing: open it with GET /api/v1/videos/:id. */
 export interface VideoSuggestion {

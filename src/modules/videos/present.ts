@@ -6,7 +6,6 @@ import type { UserRow } from '../users/tables.js';
 import { playbackGate, playbackQuery } from './playback.js';
 import { VIDEO_STATUSES, VIDEO_VISIBILITIES, type VideoRow } from './tables.js';
 
-
 export const VideoSchema = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
